@@ -1,0 +1,116 @@
+"""The plain dataclasses that flow between the stages of the pipeline.
+
+Every stage takes and returns these, so a stage can be swapped, tested or run alone without
+knowing what sits before or after it. Offsets are always character offsets into
+``Passage.text``: ``passage.text[start:end] == answer.text`` holds for every answer and entity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A unit of retrieval: a snippet, an abstract, or a window of a longer text."""
+
+    id: str
+    text: str
+    title: str = ""
+    pmid: str = ""
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Passage:
+        return cls(
+            id=str(data["id"]),
+            text=str(data["text"]),
+            title=str(data.get("title") or ""),
+            pmid=str(data.get("pmid") or ""),
+            meta=dict(data.get("meta") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with its score and the retrievers that found it.
+
+    ``sources`` maps each retriever name ("bm25", "dense") to the 1-based rank it gave the
+    passage, so a fused hit still shows where it came from.
+    """
+
+    passage: Passage
+    score: float
+    sources: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passage": self.passage.to_dict(),
+            "score": self.score,
+            "sources": dict(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    score: float
+    passage: Passage
+    start: int
+    end: int
+    entities: tuple[Entity, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "score": self.score,
+            "passage": self.passage.to_dict(),
+            "start": self.start,
+            "end": self.end,
+            "entities": [asdict(e) for e in self.entities],
+        }
+
+
+@dataclass(frozen=True)
+class Entity:
+    start: int
+    end: int
+    label: str
+    text: str
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class Relation:
+    head: Entity
+    tail: Entity
+    label: str
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class Annotations:
+    entities: tuple[Entity, ...] = ()
+    relations: tuple[Relation, ...] = ()
+
+
+@dataclass
+class QAResult:
+    question: str
+    qtype: str
+    answers: list[Answer]
+    hits: list[Hit]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "qtype": self.qtype,
+            "answers": [a.to_dict() for a in self.answers],
+            "hits": [h.to_dict() for h in self.hits],
+            "timings": dict(self.timings),
+        }
