@@ -1,0 +1,160 @@
+"""PubMed/MEDLINE XML (the annual baseline and daily update files) as passages.
+
+A baseline file is ``<PubmedArticleSet>`` holding tens of thousands of ``<PubmedArticle>``
+records (100s of MB once unzipped), so it is streamed with ``iterparse`` and every record is
+dropped from the tree as soon as it has become a passage. Only ``Article/Abstract`` is read:
+``OtherAbstract`` (translations, plain-language summaries) and the PMIDs quoted in
+``CommentsCorrectionsList`` belong to other documents or repeat this one.
+
+The stdlib parser (expat through ElementTree) never fetches a DTD or an external entity: the
+``<!DOCTYPE ... "https://dtd.nlm.nih.gov/...">`` line of every file is not downloaded, and a
+``SYSTEM`` entity is reported as undefined instead of being read from disk.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from qa.errors import CorpusFormatError
+from qa.types import Passage
+
+_log = logging.getLogger(__name__)
+
+_ARTICLE_TAGS = frozenset({"PubmedArticle", "PubmedBookArticle"})
+_RECORD_TAGS = _ARTICLE_TAGS | {"DeleteCitation"}
+_GZIP_MAGIC = b"\x1f\x8b"
+# Labels that carry no information and would only add noise to the text.
+_NO_LABEL = frozenset({"", "UNLABELLED", "UNASSIGNED"})
+
+
+@dataclass
+class PubmedStats:
+    """What a read skipped, so a caller can report it (the reader itself never fails on it)."""
+
+    articles: int = 0
+    passages: int = 0
+    without_abstract: int = 0
+    duplicates: int = 0
+    deletions_ignored: int = 0
+
+
+def _open(path: Path) -> IO[bytes]:
+    """The file as bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
+    if not path.is_file():
+        raise CorpusFormatError(f"{path}: no such file.")
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == _GZIP_MAGIC else path.open("rb")
+
+
+def _records(path: Path) -> Iterator[ET.Element]:
+    """Each top-level record of the file, removed from the tree once the caller is done."""
+    try:
+        with _open(path) as fh:
+            events = ET.iterparse(fh, events=("start", "end"))
+            _, root = next(events)
+            for event, elem in events:
+                if event == "end" and elem.tag in _RECORD_TAGS:
+                    yield elem
+                    root.clear()  # keeps memory flat: the set never holds more than one record
+    except ET.ParseError as exc:
+        line, column = exc.position
+        reason = str(exc).split(": line ")[0]
+        raise CorpusFormatError(
+            f"{path}, line {line}, column {column}: malformed XML ({reason}). A PubMed file that "
+            "ends mid-record was usually cut short while downloading: fetch it again."
+        ) from exc
+    except (OSError, EOFError) as exc:  # BadGzipFile is an OSError; a truncated .gz is EOFError
+        raise CorpusFormatError(
+            f"{path}: cannot be read as PubMed XML ({exc}). Is it a complete .xml or .xml.gz file?"
+        ) from exc
+
+
+def _text(elem: ET.Element | None) -> str:
+    """All text under ``elem`` with inner markup (<i>, <sup>, MathML) dropped, spaces collapsed."""
+    if elem is None:
+        return ""
+    return " ".join("".join(elem.itertext()).split())
+
+
+def _abstract(container: ET.Element) -> str:
+    """The paragraphs of ``Abstract``, each labelled one as ``LABEL: text``."""
+    paragraphs = []
+    for node in container.findall("Abstract/AbstractText"):
+        body = _text(node)
+        if not body:
+            continue
+        label = (node.get("Label") or "").strip()
+        paragraphs.append(body if label.upper() in _NO_LABEL else f"{label}: {body}")
+    return " ".join(paragraphs)
+
+
+def _article_passage(path: Path, number: int, record: ET.Element) -> Passage | None:
+    """The passage of one ``PubmedArticle``/``PubmedBookArticle``; None when it has no abstract."""
+    citation = record.find("MedlineCitation")
+    if citation is None:
+        citation = record.find("BookDocument")
+    pmid = _text(citation.find("PMID")) if citation is not None else ""
+    if citation is None or not pmid:
+        raise CorpusFormatError(
+            f"{path}: record #{number} (<{record.tag}>) has no MedlineCitation/PMID; "
+            "is this PubMed XML as downloaded from the NLM baseline or efetch?"
+        )
+    article = citation.find("Article")
+    container = article if article is not None else citation  # a BookDocument holds it directly
+    text = _abstract(container)
+    if not text:
+        return None
+    title = (
+        _text(container.find("ArticleTitle"))
+        or _text(container.find("VernacularTitle"))
+        or _text(citation.find("Book/BookTitle"))
+    )
+    return Passage(
+        id=f"pubmed:{pmid}", text=text, title=title, pmid=pmid, meta={"source": "pubmed"}
+    )
+
+
+def read_pubmed_xml(
+    paths: Iterable[str | Path], *, stats: PubmedStats | None = None
+) -> Iterator[Passage]:
+    """One passage per PMID with an abstract, from ``.xml`` or ``.xml.gz`` files, streamed.
+
+    Articles without an abstract are skipped, not errors: letters, editorials and many older
+    records have none.
+    A PMID already read is skipped too (the first version wins), and ``<DeleteCitation>`` is
+    ignored: applying the update files' deletions needs the whole corpus, not a stream.
+    Pass ``stats`` to learn how many records were skipped and why.
+    """
+    stats = stats if stats is not None else PubmedStats()
+    seen: set[str] = set()
+    for path in map(Path, paths):
+        for number, record in enumerate(_records(path), 1):
+            if record.tag == "DeleteCitation":
+                stats.deletions_ignored += len(record.findall("PMID"))
+                continue
+            stats.articles += 1
+            passage = _article_passage(path, number, record)
+            if passage is None:
+                stats.without_abstract += 1
+            elif passage.id in seen:
+                stats.duplicates += 1
+            else:
+                seen.add(passage.id)
+                stats.passages += 1
+                yield passage
+    _log.info(
+        "PubMed XML: %d passages from %d articles (%d without abstract, %d repeated PMIDs "
+        "skipped; %d deletions ignored)",
+        stats.passages,
+        stats.articles,
+        stats.without_abstract,
+        stats.duplicates,
+        stats.deletions_ignored,
+    )
