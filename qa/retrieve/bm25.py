@@ -1,0 +1,97 @@
+"""Lexical retrieval with bm25s: BM25 scores precomputed into a sparse matrix.
+
+bm25s stores, for every (token, document) pair, the document's BM25 contribution, so a query
+is a sum of a few sparse rows instead of a Python loop over documents (~1 ms per query at
+100k documents, where rank-bm25 takes hundreds). The index is saved in bm25s's own numpy and
+JSON files and can be memory-mapped; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from qa.config import IndexConfig
+from qa.types import Hit, Passage
+
+STOPWORDS = "en"
+STEMMER = "english"
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(STEMMER)
+
+
+def tokenize(texts: Sequence[str], show_progress: bool = False) -> list[list[str]]:
+    """Lower-cased word tokens, English stop words removed, Snowball-stemmed."""
+    return bm25s.tokenize(
+        list(texts),
+        stopwords=STOPWORDS,
+        stemmer=_stemmer(),
+        return_ids=False,
+        show_progress=show_progress,
+    )
+
+
+class BM25Index:
+    """``search(query, k)`` over a fixed list of passages."""
+
+    name = "bm25"
+
+    def __init__(self, retriever: bm25s.BM25, passages: Sequence[Passage]) -> None:
+        self.retriever = retriever
+        self.passages = passages
+        self._stemmer = _stemmer()
+
+    @classmethod
+    def build(
+        cls, passages: Sequence[Passage], config: IndexConfig, show_progress: bool = False
+    ) -> BM25Index:
+        texts = [f"{p.title} {p.text}" if p.title else p.text for p in passages]
+        tokens = bm25s.tokenize(
+            texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=show_progress
+        )
+        retriever = bm25s.BM25(method=config.bm25_method, k1=config.bm25_k1, b=config.bm25_b)
+        retriever.index(tokens, show_progress=show_progress)
+        return cls(retriever, passages)
+
+    def save(self, folder: str | Path) -> None:
+        self.retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: str | Path, passages: Sequence[Passage], mmap: bool = False) -> BM25Index:
+        retriever = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
+        return cls(retriever, passages)
+
+    def search_indices(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row-aligned (indices, scores) of the top ``k`` documents per query."""
+        k = min(k, len(self.passages))
+        tokens = bm25s.tokenize(
+            list(queries),
+            stopwords=STOPWORDS,
+            stemmer=self._stemmer,
+            return_ids=False,
+            show_progress=False,
+        )
+        result = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return np.asarray(result.documents), np.asarray(result.scores)
+
+    def batch_search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        if not queries:
+            return []
+        indices, scores = self.search_indices(queries, k)
+        return [
+            [
+                Hit(self.passages[int(i)], float(s), {self.name: rank})
+                for rank, (i, s) in enumerate(zip(row_i, row_s), start=1)
+                if s > 0  # a zero score means no query term matched: not a hit
+            ]
+            for row_i, row_s in zip(indices, scores)
+        ]
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        return self.batch_search([query], k)[0]

@@ -1,0 +1,111 @@
+"""Dense retrieval: passages encoded once into a FAISS index, questions encoded per query.
+
+Vectors are L2-normalised, so inner product is cosine similarity. ``flat`` (exact search) is
+right up to about a million passages; ``hnsw`` and ``ivfpq`` trade a little recall for speed
+and memory above that. The index is written with ``faiss.write_index``: no pickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from qa.config import IndexConfig
+from qa.retrieve.encoder import SentenceEncoder
+from qa.types import Hit, Passage
+
+
+def passage_text(passage: Passage) -> str:
+    return f"{passage.title}. {passage.text}" if passage.title else passage.text
+
+
+def build_faiss(vectors: np.ndarray, config: IndexConfig) -> faiss.Index:
+    n, dim = vectors.shape
+    if config.faiss == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif config.faiss == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = max(40, 2 * config.hnsw_m)
+    else:  # ivfpq; FAISS wants ~39 training points per list
+        nlist = max(1, min(config.ivf_nlist, n // 39))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFPQ(quantizer, dim, nlist, config.pq_m, 8, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+    index.add(vectors)
+    return index
+
+
+def tune_search(index: faiss.Index, config: IndexConfig) -> None:
+    if isinstance(index, faiss.IndexHNSWFlat):
+        index.hnsw.efSearch = config.hnsw_ef_search
+    elif isinstance(index, faiss.IndexIVF):
+        index.nprobe = config.ivf_nprobe
+
+
+class DenseIndex:
+    """``search(query, k)`` by nearest neighbours of the encoded question."""
+
+    name = "dense"
+
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        index: faiss.Index,
+        passages: Sequence[Passage],
+        query_max_length: int = 64,
+    ) -> None:
+        if index.ntotal != len(passages):
+            raise ValueError(
+                f"FAISS index holds {index.ntotal} vectors but there are {len(passages)} passages."
+            )
+        self.encoder = encoder
+        self.index = index
+        self.passages = passages
+        self.query_max_length = query_max_length
+
+    @staticmethod
+    def encode_passages(
+        passages: Sequence[Passage],
+        encoder: SentenceEncoder,
+        batch_size: int = 64,
+        show_progress: bool = False,
+    ) -> np.ndarray:
+        return encoder.encode(
+            [passage_text(p) for p in passages],
+            batch_size=batch_size,
+            show_progress=show_progress,
+            desc="Embedding passages",
+        )
+
+    def save(self, path: str | Path) -> None:
+        faiss.write_index(self.index, str(path))
+
+    @staticmethod
+    def read(path: str | Path, config: IndexConfig) -> faiss.Index:
+        index = faiss.read_index(str(path))
+        tune_search(index, config)
+        return index
+
+    def search_indices(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        vectors = self.encoder.encode(list(queries), max_length=self.query_max_length)
+        scores, indices = self.index.search(vectors, min(k, len(self.passages)))
+        return indices, scores
+
+    def batch_search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        if not queries:
+            return []
+        indices, scores = self.search_indices(queries, k)
+        return [
+            [
+                Hit(self.passages[int(i)], float(s), {self.name: rank})
+                for rank, (i, s) in enumerate(zip(row_i, row_s), start=1)
+                if i >= 0  # FAISS pads with -1 when fewer than k vectors are reachable
+            ]
+            for row_i, row_s in zip(indices, scores)
+        ]
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        return self.batch_search([query], k)[0]
