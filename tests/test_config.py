@@ -1,0 +1,67 @@
+"""Profiles name every model; hub ids stay hub ids, local folders are checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.config import available_profiles, load_profile, profile_from_dict
+from qa.errors import ConfigError, ModelLoadError
+from qa.index.store import build_index, load_index, read_manifest
+from qa.modelhub import locate
+
+from .conftest import tiny_profile
+
+
+def test_the_four_profiles_of_the_design_ship_with_the_package() -> None:
+    assert {"embedded", "biobert", "clinicalbert", "medcpt"} <= set(available_profiles())
+    assert load_profile().name == "embedded"
+    assert load_profile("biobert").reader["model"] == "dmis-lab/biobert-base-cased-v1.1-squad"
+    assert load_profile("clinicalbert").reader["model"] == "emilyalsentzer/Bio_ClinicalBERT"
+    medcpt = load_profile("medcpt")
+    assert medcpt.embedder.model == "ncbi/MedCPT-Query-Encoder"
+    assert medcpt.embedder.passage_model == "ncbi/MedCPT-Article-Encoder"
+    assert medcpt.embedder.pooling == "cls"
+
+
+def test_hub_ids_are_left_for_transformers_to_fetch() -> None:
+    location = locate("pritamdeka/S-BioBert-snli-multinli-stsb")
+    assert not location.local
+    assert location.path == "pritamdeka/S-BioBert-snli-multinli-stsb"
+
+
+def test_a_path_that_is_neither_folder_nor_hub_id_is_refused() -> None:
+    with pytest.raises(ModelLoadError, match="neither a local folder nor a Hugging Face hub id"):
+        locate("./no/such/model/folder")
+
+
+def test_unknown_profile_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="embedded"):
+        load_profile("nonexistent")
+
+
+def test_a_misspelt_setting_is_refused_by_name(tmp_path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text('[embedder]\nmodel = "x"\n[fusion]\nrrf_kk = 10\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="rrf_kk"):
+        load_profile(path)
+
+
+def test_a_bad_choice_is_refused_with_the_allowed_values() -> None:
+    with pytest.raises(ConfigError, match="flat"):
+        profile_from_dict({"embedder": {"model": "x"}, "index": {"faiss": "annoy"}})
+
+
+def test_asymmetric_encoders_index_with_one_model_and_query_with_the_other(
+    tmp_path, tiny_model, other_tiny_model, sample_passages
+) -> None:
+    data = tiny_profile(tiny_model).to_dict()
+    data["embedder"].update(passage_model=str(other_tiny_model), pooling="cls")
+    profile = profile_from_dict(data)
+    build_index(sample_passages, tmp_path / "asym", profile, show_progress=False)
+    manifest = read_manifest(tmp_path / "asym")
+    assert manifest["embedder"]["passage_model"] == str(other_tiny_model)
+    assert manifest["embedder"]["pooling"] == "cls"
+    index = load_index(tmp_path / "asym")
+    assert index.dense.encoder.spec == str(tiny_model)
+    assert index.dense.encoder.pooling == "cls"
+    assert len(index.hybrid.search("Rett syndrome", 5)) == 5

@@ -1,0 +1,185 @@
+"""An index on disk: atomic builds, checksums, and refusing what does not fit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.errors import IndexStoreError, ModelLoadError
+from qa.index.store import build_index, load_index, read_manifest
+from qa.retrieve.dense import DenseIndex
+from qa.retrieve.encoder import SentenceEncoder
+
+from .conftest import tiny_profile
+
+QUERIES = ["Which gene is mutated in Rett syndrome?", "HER2 antibody", "malaria parasite"]
+
+
+def results(index, mode: str) -> list[list[tuple[str, float]]]:
+    return [
+        [(h.passage.id, round(h.score, 5)) for h in index.retriever(mode).search(q, 5)]
+        for q in QUERIES
+    ]
+
+
+@pytest.fixture()
+def built(tmp_path, tiny_model, sample_passages):
+    profile = tiny_profile(tiny_model)
+    folder = tmp_path / "indexes" / "sample"
+    build_index(sample_passages, folder, profile, show_progress=False)
+    return folder, profile
+
+
+def test_manifest_records_profile_models_counts_and_checksums(built) -> None:
+    folder, profile = built
+    manifest = read_manifest(folder)
+    assert manifest["passages"] == 12
+    assert manifest["profile"]["name"] == "tiny"
+    assert manifest["embedder"]["model"] == profile.embedder.model
+    assert len(manifest["embedder"]["revision"]) == 16
+    assert manifest["profile"]["fusion"] == {
+        "method": "rrf",
+        "rrf_k": 60,
+        "depth": 100,
+        "bm25_weight": 0.5,
+        "dense_weight": 0.5,
+    }
+    assert set(manifest["files"]) >= {"passages.jsonl", "dense.faiss", "bm25/params.index.json"}
+    assert manifest["corpus_sha256"] == manifest["files"]["passages.jsonl"]
+
+
+def test_save_then_load_gives_identical_results(built, tiny_model, sample_passages) -> None:
+    folder, profile = built
+    loaded = load_index(folder)
+    assert [p.id for p in loaded.passages] == [p.id for p in sample_passages]
+    assert loaded.profile.embedder == profile.embedder
+    # A second load (fresh encoder, fresh FAISS read) must agree exactly with the first.
+    again = load_index(folder, profile)
+    for mode in ("bm25", "dense", "hybrid"):
+        assert results(loaded, mode) == results(again, mode)
+    assert results(loaded, "bm25")[0][0][0] == "p1"
+
+
+def test_rebuild_replaces_the_index_and_leaves_no_temporary_folders(built, sample_passages) -> None:
+    folder, profile = built
+    build_index(sample_passages[:5], folder, profile, show_progress=False)
+    assert read_manifest(folder)["passages"] == 5
+    assert [p.name for p in folder.parent.iterdir()] == ["sample"]
+
+
+def test_interrupted_build_keeps_previous_index(built, sample_passages, monkeypatch) -> None:
+    folder, profile = built
+    before = results(load_index(folder), "hybrid")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DenseIndex, "encode_passages", staticmethod(crash))
+    with pytest.raises(KeyboardInterrupt):
+        build_index(sample_passages[:3], folder, profile, show_progress=False)
+    monkeypatch.undo()
+    assert results(load_index(folder), "hybrid") == before
+    assert read_manifest(folder)["passages"] == 12
+    assert [p.name for p in folder.parent.iterdir()] == ["sample"]
+
+
+def test_corrupted_faiss_file_is_reported_by_name(built) -> None:
+    folder, _ = built
+    data = bytearray((folder / "dense.faiss").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "dense.faiss").write_bytes(bytes(data))
+    with pytest.raises(IndexStoreError, match=r"dense\.faiss .* damaged.*qa index build"):
+        load_index(folder)
+
+
+def test_truncated_faiss_file_is_reported_even_without_checksums(built) -> None:
+    folder, _ = built
+    (folder / "dense.faiss").write_bytes((folder / "dense.faiss").read_bytes()[:100])
+    with pytest.raises(IndexStoreError, match=r"dense\.faiss"):
+        load_index(folder, verify=False)
+
+
+def test_missing_file_is_reported_by_name(built) -> None:
+    folder, _ = built
+    (folder / "bm25" / "vocab.index.json").unlink()
+    with pytest.raises(IndexStoreError, match=r"missing bm25/vocab\.index\.json"):
+        load_index(folder)
+
+
+def test_damaged_manifest_says_how_to_rebuild(built) -> None:
+    folder, _ = built
+    (folder / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexStoreError, match="qa index build"):
+        load_index(folder)
+
+
+def test_index_built_with_another_embedder_is_refused_with_the_rebuild_command(
+    built, other_tiny_model
+) -> None:
+    folder, _ = built
+    other = tiny_profile(other_tiny_model)
+    with pytest.raises(IndexStoreError) as excinfo:
+        load_index(folder, other)
+    message = str(excinfo.value)
+    assert "was built with embedder" in message
+    assert f"qa index build PASSAGES.jsonl -o {folder} --profile tiny" in message
+
+
+def test_missing_index_folder_says_how_to_build_one(tmp_path) -> None:
+    with pytest.raises(IndexStoreError, match="No index at .*qa index build"):
+        load_index(tmp_path / "nowhere")
+
+
+def test_a_folder_that_is_not_an_index_is_never_overwritten(
+    tmp_path, tiny_model, sample_passages
+) -> None:
+    target = tmp_path / "mydocs"
+    target.mkdir()
+    (target / "thesis.txt").write_text("precious", encoding="utf-8")
+    with pytest.raises(IndexStoreError, match="not an index"):
+        build_index(sample_passages, target, tiny_profile(tiny_model), show_progress=False)
+    assert (target / "thesis.txt").read_text(encoding="utf-8") == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mydocs"]
+
+
+def test_duplicate_passage_ids_are_refused(tmp_path, tiny_model, sample_passages) -> None:
+    with pytest.raises(IndexStoreError, match="occurs twice"):
+        build_index(
+            sample_passages + sample_passages[:1],
+            tmp_path / "x",
+            tiny_profile(tiny_model),
+            show_progress=False,
+        )
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
+def test_approximate_faiss_indexes_are_selectable_in_the_profile(
+    tmp_path, tiny_model, kind
+) -> None:
+    from qa.config import profile_from_dict
+    from qa.types import Passage
+
+    data = tiny_profile(tiny_model).to_dict()
+    data["index"].update(faiss=kind, pq_m=8)
+    profile = profile_from_dict(data)
+    passages = [Passage(f"d{i}", f"document number {i} about gene G{i % 17}") for i in range(400)]
+    build_index(passages, tmp_path / kind, profile, show_progress=False)
+    index = load_index(tmp_path / kind)
+    assert (
+        type(index.dense.index).__name__ == {"hnsw": "IndexHNSWFlat", "ivfpq": "IndexIVFPQ"}[kind]
+    )
+    hits = index.dense.search("document number 7 about gene G7", 5)
+    assert len(hits) == 5
+
+
+def test_a_folder_that_is_not_a_model_gives_a_clear_error(tmp_path) -> None:
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="not a model folder.*config.json"):
+        SentenceEncoder(str(tmp_path))
+
+
+def test_a_model_folder_without_weights_gives_a_clear_error(tmp_path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="no weights"):
+        SentenceEncoder(str(tmp_path))
