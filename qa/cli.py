@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ def _print_json(data) -> None:
 def _print_hits(hits, width: int = 160) -> None:
     for rank, hit in enumerate(hits, start=1):
         where = f"PMID {hit.passage.pmid}" if hit.passage.pmid else hit.passage.id
+        if hit.passage.title:
+            where += f" · {hit.passage.title}"
         sources = ", ".join(f"{k} #{v}" for k, v in sorted(hit.sources.items()))
         text = " ".join(hit.passage.text.split())
         if len(text) > width:
@@ -307,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A plain `kill` becomes an exception, so half-built indexes are cleaned up on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         return args.func(args)
     except QAError as exc:

@@ -183,3 +183,13 @@ def test_a_model_folder_without_weights_gives_a_clear_error(tmp_path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}), encoding="utf-8")
     with pytest.raises(ModelLoadError, match="no weights"):
         SentenceEncoder(str(tmp_path))
+
+
+def test_a_build_killed_outright_is_cleaned_up_by_the_next_build(built, sample_passages) -> None:
+    folder, profile = built
+    # A process id that cannot be alive: the build that left this folder was killed.
+    leftover = folder.parent / f".{folder.name}.building-999999999-deadbeef"
+    leftover.mkdir()
+    (leftover / "passages.jsonl").write_text("half", encoding="utf-8")
+    build_index(sample_passages, folder, profile, show_progress=False)
+    assert [p.name for p in folder.parent.iterdir()] == ["sample"]

@@ -132,7 +132,8 @@ def build_index(
                 f"Passage id {p.id!r} occurs twice in the input: ids must be unique."
             )
         seen.add(p.id)
-    tmp = out.parent / f".{out.name}.building-{uuid.uuid4().hex[:8]}"
+    _remove_abandoned_builds(out)
+    tmp = out.parent / f".{out.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         stages = tqdm(total=3, desc=f"Building {out.name}", unit="stage", disable=not show_progress)
@@ -167,6 +168,24 @@ def build_index(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_abandoned_builds(out: Path) -> None:
+    """Delete temporary folders of builds of ``out`` whose process was killed outright."""
+    for leftover in out.parent.glob(f".{out.name}.building-*"):
+        pid = leftover.name.rsplit("-", 2)[-2]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:
