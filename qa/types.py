@@ -57,12 +57,19 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
+    """A distinct answer: its best occurrence (``passage[start:end]``) and all its support.
+
+    ``support`` lists every occurrence that was merged into this answer as
+    ``(passage id, start, end, span score)``, best first.
+    """
+
     text: str
     score: float
     passage: Passage
     start: int
     end: int
     entities: tuple[Entity, ...] = ()
+    support: tuple[tuple[str, int, int, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +79,7 @@ class Answer:
             "start": self.start,
             "end": self.end,
             "entities": [asdict(e) for e in self.entities],
+            "support": [list(s) for s in self.support],
         }
 
 

