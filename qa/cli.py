@@ -230,16 +230,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from qa.corpus import read_corpus
+    from qa.errors import IndexStoreError
     from qa.index.store import build_index
     from qa.pipeline import QA
 
     demo_file = Path(__file__).parent / "data" / "demo_passages.jsonl"
     index_dir = Path(args.index)
     profile = load_profile(args.profile)
-    if not (index_dir / "manifest.json").is_file():
-        print(f"Building the demo index in {index_dir} (first start only)…", file=sys.stderr)
+    try:
+        qa = QA.load(index_dir, profile=profile, device=args.device)
+    except IndexStoreError as exc:
+        # Missing, damaged, or built with other models (say, before an upgrade): rebuild it.
+        reason = "first start" if not index_dir.exists() else str(exc).split(":")[0]
+        print(f"Building the demo index in {index_dir} ({reason})…", file=sys.stderr)
         build_index(read_corpus("jsonl", [demo_file]), index_dir, profile, device=args.device)
-    qa = QA.load(index_dir, profile=args.profile, device=args.device)
+        qa = QA.load(index_dir, profile=profile, device=args.device)
     questions = args.questions or list(DEMO_QUESTIONS)
     for question in questions:
         print(f"\nQ: {question}")

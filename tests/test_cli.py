@@ -143,3 +143,25 @@ def test_eval_retrieval_reports_every_retriever(tmp_path, tiny_profile_file, cap
         # Six passages in all: every gold passage is within the top 100.
         assert metrics["recall@100"] == 1.0
     assert result["bm25"]["mrr@10"] > 0.5
+
+
+def test_demo_builds_its_index_once_then_reuses_it(tmp_path, tiny_profile_file, capsys) -> None:
+    index = tmp_path / "demo"
+    argv = [
+        "demo",
+        "Which gene is mutated in Rett syndrome?",
+        "--index",
+        str(index),
+        "--profile",
+        str(tiny_profile_file),
+        "-k",
+        "2",
+    ]
+    assert main(argv) == 0
+    first = capsys.readouterr()
+    assert "Building the demo index" in first.err
+    assert "Rett syndrome" in first.out and "demo-" in first.out
+    assert main(argv) == 0
+    second = capsys.readouterr()
+    assert "Building" not in second.err
+    assert first.out == second.out
