@@ -162,6 +162,36 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_score(args: argparse.Namespace) -> int:
+    from qa.evaluate.bioasq import evaluate_bioasq
+
+    result = evaluate_bioasq(args.gold, args.submission, version=args.version)
+    if args.json:
+        _print_json(result)
+        return 0
+    b = result["phase_b"]
+    print(
+        f"version {result['version']}: {result['submitted_questions']} submitted of "
+        f"{result['gold_questions']} gold questions"
+    )
+    f, li, y = b["factoid"], b["list"], b["yesno"]
+    print(
+        f"factoid  strict {f['strict_accuracy']:.4f}  lenient {f['lenient_accuracy']:.4f}  "
+        f"MRR {f['mrr']:.4f}  (n={f['questions']})"
+    )
+    print(
+        f"list     P {li['mean_precision']:.4f}  R {li['mean_recall']:.4f}  "
+        f"F1 {li['mean_f1']:.4f}  (n={li['questions']})"
+    )
+    print(
+        f"yes/no   accuracy {y['accuracy']:.4f}  macro-F1 {y['macro_f1']:.4f}  (n={y['questions']})"
+    )
+    for part in ("documents", "snippets"):
+        a = result["phase_a"][part]
+        print(f"{part:<10}MAP {a['map']:.4f}  GMAP {a['gmap']:.4f}  F1 {a['f_measure']:.4f}")
+    return 0
+
+
 # --- train --------------------------------------------------------------------------------
 
 
@@ -325,6 +355,20 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_arg(p, default=None)
     _device_arg(p)
     p.set_defaults(func=cmd_eval_retrieval)
+
+    p = evaluate.add_parser("score", help="score a BioASQ submission file (official measures)")
+    p.add_argument("--gold", nargs="+", required=True, help="BioASQ golden JSON files")
+    p.add_argument("--submission", required=True, help="submission JSON (BioASQ format)")
+    p.add_argument(
+        "--version",
+        type=int,
+        default=9,
+        choices=[2, 3, 5, 8, 9],
+        help="challenge version, the official evaluator's -e flag (default 9, the "
+        "current format; the Java tool itself defaults to 2)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval_score)
 
     train = sub.add_parser("train", help="fine-tune models").add_subparsers(
         dest="train_command", required=True

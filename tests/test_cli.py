@@ -165,3 +165,71 @@ def test_demo_builds_its_index_once_then_reuses_it(tmp_path, tiny_profile_file, 
     second = capsys.readouterr()
     assert "Building" not in second.err
     assert first.out == second.out
+
+
+def test_eval_score_scores_a_submission_without_running_models(tmp_path, capsys) -> None:
+    gold = {
+        "questions": [
+            {
+                "id": "f1",
+                "body": "Which gene?",
+                "type": "factoid",
+                "exact_answer": [["MECP2", "MeCP2 gene"]],
+                "documents": ["http://www.ncbi.nlm.nih.gov/pubmed/1"],
+                "snippets": [],
+            },
+            {
+                "id": "y1",
+                "body": "Is it?",
+                "type": "yesno",
+                "exact_answer": "yes",
+                "documents": ["http://www.ncbi.nlm.nih.gov/pubmed/2"],
+                "snippets": [],
+            },
+        ]
+    }
+    submission = {
+        "questions": [
+            {
+                "id": "f1",
+                "body": "Which gene?",
+                "type": "factoid",
+                "exact_answer": [["FOXG1"], ["mecp2"]],
+                "documents": ["http://www.ncbi.nlm.nih.gov/pubmed/1"],
+                "snippets": [],
+            },
+            {
+                "id": "y1",
+                "body": "Is it?",
+                "type": "yesno",
+                "exact_answer": "yes",
+                "documents": [],
+                "snippets": [],
+            },
+        ]
+    }
+    (tmp_path / "gold.json").write_text(json.dumps(gold), encoding="utf-8")
+    (tmp_path / "sub.json").write_text(json.dumps(submission), encoding="utf-8")
+    assert (
+        main(
+            [
+                "eval",
+                "score",
+                "--gold",
+                str(tmp_path / "gold.json"),
+                "--submission",
+                str(tmp_path / "sub.json"),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    factoid = result["phase_b"]["factoid"]
+    # "mecp2" is the second candidate: strict 0, lenient 1, MRR 1/2.
+    assert (factoid["strict_accuracy"], factoid["lenient_accuracy"], factoid["mrr"]) == (
+        0.0,
+        1.0,
+        0.5,
+    )
+    assert result["phase_b"]["yesno"]["accuracy"] == 1.0

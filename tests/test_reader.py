@@ -170,7 +170,7 @@ def test_a_few_training_steps_on_a_tiny_model_lower_the_loss(tmp_path, tiny_qa_m
     out = tmp_path / "reader"
     result = train_reader(
         [gold],
-        [gold],
+        [],
         out,
         base=str(tiny_qa_model),
         epochs=30,
@@ -187,7 +187,9 @@ def test_a_few_training_steps_on_a_tiny_model_lower_the_loss(tmp_path, tiny_qa_m
     )
 
 
-def test_ask_retrieves_then_reads_with_timings(tmp_path, tiny_model, tiny_qa_model, sample_passages) -> None:
+def test_ask_retrieves_then_reads_with_timings(
+    tmp_path, tiny_model, tiny_qa_model, sample_passages
+) -> None:
     from qa.config import profile_from_dict
     from qa.index.store import build_index
     from qa.pipeline import QA
