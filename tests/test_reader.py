@@ -10,7 +10,7 @@ import torch
 
 from qa.errors import ModelLoadError
 from qa.read.reader import Reader, Span, aggregate, normalise_answer
-from qa.train.reader import examples_from_golden, featurize, synonyms, train_reader
+from qa.train.reader import collate, examples_from_golden, featurize, synonyms, train_reader
 from qa.types import Passage
 
 
@@ -142,12 +142,15 @@ def test_windows_without_the_answer_point_at_cls(tiny_qa_model) -> None:
     tok = AutoTokenizer.from_pretrained(tiny_qa_model)
     context = " ".join(["filler"] * 60) + " MECP2"
     example = SpanExample("Which gene?", context, context.index("MECP2"), len(context))
-    features = featurize([example], tok, max_length=32, stride=8)
-    starts = features["start_positions"].tolist()
+    windows = featurize([example], tok, max_length=32, stride=8)
+    starts = [w["start_positions"] for w in windows]
+    assert len(windows) > 2
     assert starts[0] == 0 and starts[-1] > 0
-    last = features["input_ids"][-1]
-    s, e = features["start_positions"][-1], features["end_positions"][-1]
-    assert tok.decode(last[s : e + 1]).replace(" ", "").lower() == "mecp2"
+    last = windows[-1]
+    span = last["input_ids"][last["start_positions"] : last["end_positions"] + 1]
+    assert tok.decode(span).replace(" ", "").lower() == "mecp2"
+    batch = collate(windows)
+    assert batch["input_ids"].shape == (len(windows), max(len(w["input_ids"]) for w in windows))
 
 
 def test_a_few_training_steps_on_a_tiny_model_lower_the_loss(tmp_path, tiny_qa_model) -> None:

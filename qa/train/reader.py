@@ -116,8 +116,14 @@ def load_examples(paths: Sequence[str | Path]) -> list[SpanExample]:
     return list(dict.fromkeys(examples))  # de-duplicated, order kept
 
 
-def featurize(examples: Sequence[SpanExample], tokenizer, max_length: int, stride: int) -> dict:
-    """Token windows with start/end positions of the answer ([CLS]=0 when it is not inside)."""
+def featurize(
+    examples: Sequence[SpanExample], tokenizer, max_length: int, stride: int
+) -> list[dict]:
+    """Token windows with start/end positions of the answer ([CLS]=0 when it is not inside).
+
+    Windows are left unpadded; :func:`collate` pads each batch to its own longest window, which
+    on short snippets saves most of the compute that padding to ``max_length`` would waste.
+    """
     enc = tokenizer(
         [e.question for e in examples],
         [e.context for e in examples],
@@ -126,24 +132,49 @@ def featurize(examples: Sequence[SpanExample], tokenizer, max_length: int, strid
         stride=stride,
         return_overflowing_tokens=True,
         return_offsets_mapping=True,
-        padding="max_length",
     )
-    starts, ends = [], []
+    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
+    windows = []
     for i, offsets in enumerate(enc["offset_mapping"]):
         example = examples[enc["overflow_to_sample_mapping"][i]]
-        seq = enc.sequence_ids(i)
+        ctx = [j for j, sid in enumerate(enc.sequence_ids(i)) if sid == 1]
         s_tok = e_tok = 0
-        ctx = [j for j, sid in enumerate(seq) if sid == 1]
         if ctx and offsets[ctx[0]][0] <= example.start and offsets[ctx[-1]][1] >= example.end:
             s_tok = next(j for j in ctx if offsets[j][1] > example.start)
             e_tok = next(j for j in reversed(ctx) if offsets[j][0] < example.end)
-        starts.append(s_tok)
-        ends.append(e_tok)
-    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
-    features = {k: torch.tensor(enc[k]) for k in keys}
-    features["start_positions"] = torch.tensor(starts)
-    features["end_positions"] = torch.tensor(ends)
-    return features
+        window = {k: enc[k][i] for k in keys}
+        window["start_positions"] = s_tok
+        window["end_positions"] = e_tok
+        windows.append(window)
+    return windows
+
+
+def collate(windows: Sequence[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
+    """Pad a batch of windows to its longest one."""
+    longest = max(len(w["input_ids"]) for w in windows)
+    batch: dict[str, torch.Tensor] = {}
+    for key in ("input_ids", "token_type_ids", "attention_mask"):
+        if key in windows[0]:
+            fill = pad_id if key == "input_ids" else 0
+            batch[key] = torch.tensor([w[key] + [fill] * (longest - len(w[key])) for w in windows])
+    for key in ("start_positions", "end_positions"):
+        batch[key] = torch.tensor([w[key] for w in windows])
+    return batch
+
+
+def length_grouped_batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Random batches of windows of similar length (shuffle, sort within pools, shuffle batches)."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for lo in range(0, len(order), pool):
+        chunk = sorted(order[lo : lo + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
 
 
 def factoid_dev_metrics(reader: Reader, questions: Sequence[GoldQuestion]) -> dict[str, float]:
@@ -205,7 +236,9 @@ def train_reader(
         param.requires_grad = not name.startswith(FROZEN_PREFIXES)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    n = len(features["input_ids"])
+    n = len(features)
+    lengths = [len(w["input_ids"]) for w in features]
+    rng = random.Random(seed)
     steps_per_epoch = (n + batch_size - 1) // batch_size
     total = (
         epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
@@ -224,12 +257,15 @@ def train_reader(
     with tqdm(total=total, desc="Training reader", unit="step") as bar:
         for epoch in range(epochs):
             model.train()
-            order = torch.randperm(n)
-            for lo in range(0, n, batch_size):
+            for idx in length_grouped_batches(lengths, batch_size, rng):
                 if step >= total:
                     break
-                idx = order[lo : lo + batch_size]
-                batch = {k: v[idx].to(dev) for k, v in features.items()}
+                batch = {
+                    k: v.to(dev)
+                    for k, v in collate(
+                        [features[i] for i in idx], tokenizer.pad_token_id or 0
+                    ).items()
+                }
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
                     loss = model(**batch).loss
                 loss.backward()
