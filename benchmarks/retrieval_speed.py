@@ -50,10 +50,13 @@ def bench_bm25(qa: QA, questions: list[str], reference_queries: int) -> dict:
     ours_qps = len(questions) / (time.perf_counter() - started)
 
     texts = [f"{p.title} {p.text}" if p.title else p.text for p in passages]
-    reference = BM25Okapi(tokenize(texts), k1=qa.profile.index.bm25_k1, b=qa.profile.index.bm25_b)
+    stopwords = qa.profile.index.bm25_stopwords
+    reference = BM25Okapi(
+        tokenize(texts, stopwords), k1=qa.profile.index.bm25_k1, b=qa.profile.index.bm25_b
+    )
     sample = questions[:reference_queries]
     started = time.perf_counter()
-    for tokens in tokenize(sample):
+    for tokens in tokenize(sample, stopwords):
         np.argsort(-reference.get_scores(tokens))[:10]
     ref_qps = len(sample) / (time.perf_counter() - started)
     return {

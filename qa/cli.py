@@ -209,6 +209,7 @@ def cmd_train_embedder(args: argparse.Namespace) -> int:
         lr=args.lr,
         max_steps=args.max_steps,
         hard_negatives=not args.no_hard_negatives,
+        seed=args.seed,
         device=args.device,
         command=command,
     )
@@ -383,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=3e-5)
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--no-hard-negatives", action="store_true")
+    p.add_argument("--seed", type=int, default=13, help="shuffling and hard-negative sampling")
     _device_arg(p)
     p.set_defaults(func=cmd_train_embedder)
 

@@ -48,6 +48,7 @@ class IndexConfig:
     ivf_nprobe: int = 32
     pq_m: int = 48
     bm25_method: str = "lucene"
+    bm25_stopwords: str = "en_plus"  # bm25s lists: en (33 words) or en_plus (179)
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
 
@@ -86,6 +87,7 @@ _SECTIONS = {
 _CHOICES = {
     ("index", "faiss"): {"flat", "hnsw", "ivfpq"},
     ("fusion", "method"): {"rrf", "weighted"},
+    ("index", "bm25_stopwords"): {"en", "en_plus"},
 }
 
 

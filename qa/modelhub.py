@@ -93,6 +93,16 @@ def locate(spec: str) -> ModelLocation:
     return ModelLocation(spec=spec, path=str(path), local=True)
 
 
+def root_base(spec: str) -> str:
+    """The model an overlay ultimately sits on: fine-tuning an overlay again saves all changed
+    weights, so the new overlay can point straight at the root and loading stays one level."""
+    location = locate(spec)
+    while location.overlay_base:
+        spec = location.overlay_base
+        location = locate(spec)
+    return spec
+
+
 def revision(location: ModelLocation) -> str:
     """A short fingerprint of the weights, recorded in index manifests.
 

@@ -60,3 +60,13 @@ def test_saved_index_loads_memory_mapped_with_the_same_results(sample_passages, 
         assert [(h.passage.id, h.score) for h in loaded.search(q, 5)] == [
             (h.passage.id, h.score) for h in index.search(q, 5)
         ]
+
+
+def test_queries_are_tokenised_as_the_index_was_built(sample_passages, tmp_path) -> None:
+    index = BM25Index.build(sample_passages, IndexConfig(bm25_stopwords="en"))
+    index.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25", sample_passages)
+    assert loaded.stopwords == "en"
+    # "which" is a word under the short list and a stop word under en_plus.
+    assert "which" in tokenize(["Which gene?"], "en")[0]
+    assert "which" not in tokenize(["Which gene?"], "en_plus")[0]

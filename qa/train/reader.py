@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
-from qa.modelhub import OVERLAY_FILE, locate
+from qa.modelhub import OVERLAY_FILE, locate, root_base
 from qa.read.reader import Reader, normalise_answer
 from qa.retrieve.encoder import OVERLAY_WEIGHTS
 
@@ -326,7 +326,11 @@ def save_reader(model, out: Path, base: str, card: str, meta: dict) -> None:
     }
     save_file(tensors, str(out / OVERLAY_WEIGHTS))
     (out / OVERLAY_FILE).write_text(
-        json.dumps({"base": base, "kind": "reader", **meta}, indent=2) + "\n", encoding="utf-8"
+        json.dumps(
+            {"base": root_base(base), "trained_from": base, "kind": "reader", **meta}, indent=2
+        )
+        + "\n",
+        encoding="utf-8",
     )
     if card:
         (out / "README.md").write_text(card, encoding="utf-8")
