@@ -9,7 +9,6 @@ quality and lets the shipped model be an overlay of only the weights that change
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -23,8 +22,8 @@ from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
 from qa.evaluate.retrieval import retrieval_metrics
-from qa.modelhub import OVERLAY_FILE, root_base
-from qa.retrieve.encoder import OVERLAY_WEIGHTS, SentenceEncoder
+from qa.retrieve.encoder import SentenceEncoder
+from qa.train.common import linear_warmup, save_overlay
 
 FROZEN_PREFIXES = ("embeddings.word_embeddings",)
 
@@ -137,33 +136,6 @@ def dense_dev_metrics(
     return retrieval_metrics(ranked, gold)
 
 
-def save_overlay(encoder: SentenceEncoder, out: Path, base: str, card: str, meta: dict) -> None:
-    from safetensors.torch import save_file
-
-    out.mkdir(parents=True, exist_ok=True)
-    tensors = {
-        name: tensor.detach().to("cpu", torch.float16).contiguous()
-        for name, tensor in encoder.model.state_dict().items()
-        if not name.startswith(FROZEN_PREFIXES)
-    }
-    save_file(tensors, str(out / OVERLAY_WEIGHTS))
-    (out / OVERLAY_FILE).write_text(
-        json.dumps(
-            {
-                "base": root_base(base),
-                "trained_from": base,
-                "kind": "sentence-encoder",
-                "pooling": encoder.pooling,
-                **meta,
-            },
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    (out / "README.md").write_text(card, encoding="utf-8")
-
-
 def train_embedder(
     train_files: Sequence[str | Path],
     dev_files: Sequence[str | Path],
@@ -203,10 +175,7 @@ def train_embedder(
     total = sum(len(b) for b in epoch_batches)
     if max_steps is not None:
         total = min(total, max_steps)
-    warmup = max(1, int(0.1 * total))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
-    )
+    scheduler = linear_warmup(optimizer, total)
     use_amp = encoder.device.startswith("cuda")
     losses: list[float] = []
     started = time.time()
@@ -250,7 +219,15 @@ def train_embedder(
         "dev_tuned": tuned_dev,
     }
     card = model_card(result, command)
-    save_overlay(encoder, Path(out), base, card, {"metrics": result})
+    save_overlay(
+        encoder.model.state_dict(),
+        Path(out),
+        base=base,
+        kind="sentence-encoder",
+        frozen=FROZEN_PREFIXES,
+        card=card,
+        meta={"pooling": encoder.pooling, "metrics": result},
+    )
     return result
 
 

@@ -28,9 +28,9 @@ from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
-from qa.modelhub import OVERLAY_FILE, locate, root_base
+from qa.modelhub import locate
 from qa.read.reader import Reader, normalise_answer
-from qa.retrieve.encoder import OVERLAY_WEIGHTS
+from qa.train.common import linear_warmup, save_overlay
 
 FROZEN_PREFIXES = ("bert.embeddings.word_embeddings", "embeddings.word_embeddings")
 
@@ -243,10 +243,7 @@ def train_reader(
     total = (
         epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
     )
-    warmup = max(1, int(0.1 * total))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
-    )
+    scheduler = linear_warmup(optimizer, total)
     use_amp = dev.startswith("cuda")
     losses: list[float] = []
     history = []
@@ -316,24 +313,15 @@ def train_reader(
 
 
 def save_reader(model, out: Path, base: str, card: str, meta: dict) -> None:
-    from safetensors.torch import save_file
-
-    out.mkdir(parents=True, exist_ok=True)
-    tensors = {
-        name: t.detach().to("cpu", torch.float16).contiguous()
-        for name, t in model.state_dict().items()
-        if not name.startswith(FROZEN_PREFIXES)
-    }
-    save_file(tensors, str(out / OVERLAY_WEIGHTS))
-    (out / OVERLAY_FILE).write_text(
-        json.dumps(
-            {"base": root_base(base), "trained_from": base, "kind": "reader", **meta}, indent=2
-        )
-        + "\n",
-        encoding="utf-8",
+    save_overlay(
+        model.state_dict(),
+        out,
+        base=base,
+        kind="reader",
+        frozen=FROZEN_PREFIXES,
+        card=card,
+        meta=meta,
     )
-    if card:
-        (out / "README.md").write_text(card, encoding="utf-8")
 
 
 def reader_card(result: dict, command: str) -> str:
