@@ -17,6 +17,7 @@ import numpy as np
 import Stemmer
 
 from qa.config import IndexConfig
+from qa.retrieve.base import rows_to_hits
 from qa.types import Hit, Passage
 
 STEMMER = "english"
@@ -110,14 +111,8 @@ class BM25Index:
         if not queries:
             return []
         indices, scores = self.search_indices(queries, k)
-        return [
-            [
-                Hit(self.passages[int(i)], float(s), {self.name: rank})
-                for rank, (i, s) in enumerate(zip(row_i, row_s), start=1)
-                if s > 0  # a zero score means no query term matched: not a hit
-            ]
-            for row_i, row_s in zip(indices, scores)
-        ]
+        # a zero score means no query term matched: not a hit
+        return rows_to_hits(self.passages, self.name, indices, scores, scores > 0)
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
         return self.batch_search([query], k)[0]

@@ -2,7 +2,7 @@
 
 Vectors are L2-normalised, so inner product is cosine similarity. ``flat`` (exact search) is
 right up to about a million passages; ``hnsw`` and ``ivfpq`` trade a little recall for speed
-and memory above that. The index is written with ``faiss.write_index``: no pickle.
+and memory above that. The index is written with ``faiss.write_index``, which stores arrays only.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import faiss
 import numpy as np
 
 from qa.config import IndexConfig
+from qa.retrieve.base import rows_to_hits
 from qa.retrieve.encoder import SentenceEncoder
 from qa.types import Hit, Passage
 
@@ -108,14 +109,8 @@ class DenseIndex:
         if not queries:
             return []
         indices, scores = self.search_indices(queries, k)
-        return [
-            [
-                Hit(self.passages[int(i)], float(s), {self.name: rank})
-                for rank, (i, s) in enumerate(zip(row_i, row_s), start=1)
-                if i >= 0  # FAISS pads with -1 when fewer than k vectors are reachable
-            ]
-            for row_i, row_s in zip(indices, scores)
-        ]
+        # FAISS pads with -1 when fewer than k vectors are reachable
+        return rows_to_hits(self.passages, self.name, indices, scores, indices >= 0)
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
         return self.batch_search([query], k)[0]

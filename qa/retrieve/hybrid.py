@@ -13,18 +13,10 @@ The method and its parameters come from the profile and are stored in the index 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
 
 from qa.config import FusionConfig
+from qa.retrieve.base import Searcher
 from qa.types import Hit
-
-
-class Searcher(Protocol):
-    name: str
-
-    def search(self, query: str, k: int = 10) -> list[Hit]: ...
-
-    def batch_search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]: ...
 
 
 def _merge(scored: dict[str, float], lists: Mapping[str, Sequence[Hit]], k: int) -> list[Hit]:
