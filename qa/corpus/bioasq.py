@@ -10,13 +10,13 @@ counts as gold for both.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 from qa.types import Passage
 
@@ -67,17 +67,7 @@ def pmid_of(url: str) -> str:
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError as exc:
-        raise CorpusFormatError(f"{path}: no such file.") from exc
-    except json.JSONDecodeError as exc:
-        raise CorpusFormatError(
-            f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}). Is this a BioASQ golden file?"
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise CorpusFormatError(f"{path}: not UTF-8 text ({exc.reason}).") from exc
+    return load_json(path, "a BioASQ golden file")
 
 
 def _snippet(path: Path, qid: str, raw: Any) -> Snippet:

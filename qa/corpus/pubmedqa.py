@@ -9,11 +9,11 @@ must not carry the label an evaluation is scored on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 from qa.types import Passage
 
@@ -21,17 +21,7 @@ _FORMAT = "PubMedQA format: an object mapping each PMID to an entry with a 'CONT
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError as exc:
-        raise CorpusFormatError(f"{path}: no such file.") from exc
-    except json.JSONDecodeError as exc:
-        raise CorpusFormatError(
-            f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}). Is this PubMedQA ori_pqal.json?"
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise CorpusFormatError(f"{path}: not UTF-8 text ({exc.reason}).") from exc
+    data = load_json(path, "PubMedQA ori_pqal.json")
     if not isinstance(data, dict):
         raise CorpusFormatError(f"{path}: expected {_FORMAT}, got a JSON {type(data).__name__}.")
     return data

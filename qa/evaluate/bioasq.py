@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 
 #: Values of the Java tool's ``-e`` flag: 2 for BioASQ1-2, 3 for BioASQ3-4, 5 for BioASQ5-7,
@@ -193,20 +194,7 @@ class _Question:
 
 
 def _read_json(path: str | Path) -> Any:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise CorpusFormatError(f"{path}: no such file.") from exc
-    except UnicodeDecodeError as exc:
-        raise CorpusFormatError(f"{path}: not UTF-8 text ({exc.reason}).") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CorpusFormatError(
-            f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}); a BioASQ file is "
-            '{"questions": [...]}.'
-        ) from exc
+    return load_json(path, "a BioASQ JSON file ({'questions': [...]})")
 
 
 def _question_dicts(data: Any, source: str) -> list[dict]:
