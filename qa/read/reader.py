@@ -52,7 +52,9 @@ class _Group:
 
 def load_qa_model(location: ModelLocation):
     """Tokenizer and QA model; refuses a folder whose model has no span head."""
-    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForQuestionAnswering
+
+    from qa.retrieve.encoder import load_transformer
 
     base = locate(location.overlay_base) if location.overlay_base else location
     if location.overlay_base:
@@ -74,19 +76,11 @@ def load_qa_model(location: ModelLocation):
                 f"{architectures or 'unknown'}): use a checkpoint with a span head, e.g. "
                 "dmis-lab/biobert-base-cased-v1.1-squad, or train one with qa train reader."
             )
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(base.path)
-        model = AutoModelForQuestionAnswering.from_pretrained(base.path)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"Could not load a QA model from {base.path}: {exc}") from exc
+    tokenizer, model = load_transformer(location, AutoModelForQuestionAnswering)
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(
             f"{base.path} has no fast tokenizer (tokenizer.json): character offsets need one."
         )
-    if location.overlay_base:
-        from qa.retrieve.encoder import OVERLAY_WEIGHTS, apply_overlay
-
-        apply_overlay(model, Path(location.path) / OVERLAY_WEIGHTS)
     return tokenizer, model
 
 

@@ -36,14 +36,15 @@ def _pooling_of(path: str, requested: str) -> str:
     return "mean"
 
 
-def load_transformer(location: ModelLocation):
-    """Tokenizer and AutoModel for a location, with an overlay applied on top of its base."""
+def load_transformer(location: ModelLocation, model_class=None):
+    """Tokenizer and model (``AutoModel`` unless told) with an overlay applied over its base."""
     from transformers import AutoModel, AutoTokenizer
 
+    model_class = model_class or AutoModel
     base = locate(location.overlay_base) if location.overlay_base else location
     try:
         tokenizer = AutoTokenizer.from_pretrained(base.path)
-        model = AutoModel.from_pretrained(base.path)
+        model = model_class.from_pretrained(base.path)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(
             f"Could not load a transformer from {base.path}: {exc}. Check that the folder (or "
