@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import ModelLocation, locate, revision
+from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, revision
 
 OVERLAY_WEIGHTS = "overlay.safetensors"
 
@@ -36,15 +36,42 @@ def _pooling_of(path: str, requested: str) -> str:
     return "mean"
 
 
+def overlay_config(location: ModelLocation) -> dict:
+    """Config settings an overlay changes on its base (labels of a classification head)."""
+    if not location.overlay_base:
+        return {}
+    info = json.loads((Path(location.path) / OVERLAY_FILE).read_text(encoding="utf-8"))
+    config = info.get("config") or {}
+    if "id2label" in config:  # JSON keys are strings; transformers wants ints
+        config = {**config, "id2label": {int(k): v for k, v in config["id2label"].items()}}
+    return config
+
+
 def load_transformer(location: ModelLocation, model_class=None):
-    """Tokenizer and model (``AutoModel`` unless told) with an overlay applied over its base."""
+    """Tokenizer and model (``AutoModel`` unless told) with an overlay applied over its base.
+
+    An overlay's ``config`` entry (e.g. ``id2label`` of a token- or sequence-classification
+    head) is applied to the base's config before the model is built.
+    """
     from transformers import AutoModel, AutoTokenizer
 
     model_class = model_class or AutoModel
     base = locate(location.overlay_base) if location.overlay_base else location
     try:
         tokenizer = AutoTokenizer.from_pretrained(base.path)
-        model = model_class.from_pretrained(base.path)
+        if location.overlay_base:
+            # The base lacks the overlay's head; transformers would report it as missing
+            # although the overlay fills it in the next step.
+            from transformers.utils import logging as hf_logging
+
+            level = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()
+            try:
+                model = model_class.from_pretrained(base.path, **overlay_config(location))
+            finally:
+                hf_logging.set_verbosity(level)
+        else:
+            model = model_class.from_pretrained(base.path)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(
             f"Could not load a transformer from {base.path}: {exc}. Check that the folder (or "

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import random
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,13 @@ def save_overlay(
     frozen: Iterable[str],
     card: str = "",
     meta: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
 ) -> None:
-    """Store the trained weights (fp16, frozen ones left out) over the root of ``base``."""
+    """Store the trained weights (fp16, frozen ones left out) over the root of ``base``.
+
+    ``config`` holds the config settings the loader must apply to the base before building the
+    model, e.g. ``{"id2label": {...}, "label2id": {...}}`` for a classification head.
+    """
     from safetensors.torch import save_file
 
     frozen = tuple(frozen)
@@ -43,6 +49,23 @@ def save_overlay(
     }
     save_file(tensors, str(out / OVERLAY_WEIGHTS))
     info = {"base": root_base(base), "trained_from": base, "kind": kind, **(meta or {})}
+    if config:
+        info["config"] = config
     (out / OVERLAY_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     if card:
         (out / "README.md").write_text(card, encoding="utf-8")
+
+
+def length_grouped_batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Random batches of windows of similar length (shuffle, sort within pools, shuffle batches)."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for lo in range(0, len(order), pool):
+        chunk = sorted(order[lo : lo + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches

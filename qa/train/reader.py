@@ -30,7 +30,7 @@ from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
 from qa.modelhub import locate
 from qa.read.reader import Reader, normalise_answer
-from qa.train.common import linear_warmup, save_overlay
+from qa.train.common import length_grouped_batches, linear_warmup, save_overlay
 
 FROZEN_PREFIXES = ("bert.embeddings.word_embeddings", "embeddings.word_embeddings")
 
@@ -116,6 +116,18 @@ def load_examples(paths: Sequence[str | Path]) -> list[SpanExample]:
     return list(dict.fromkeys(examples))  # de-duplicated, order kept
 
 
+def question_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def drop_dev_questions(
+    examples: Sequence[SpanExample], dev: Sequence[GoldQuestion]
+) -> list[SpanExample]:
+    """Training examples whose question is also a dev question (BioASQ repeats a few) go."""
+    seen = {question_key(q.body) for q in dev}
+    return [e for e in examples if question_key(e.question) not in seen]
+
+
 def featurize(
     examples: Sequence[SpanExample], tokenizer, max_length: int, stride: int
 ) -> list[dict]:
@@ -160,21 +172,6 @@ def collate(windows: Sequence[dict], pad_id: int = 0) -> dict[str, torch.Tensor]
     for key in ("start_positions", "end_positions"):
         batch[key] = torch.tensor([w[key] for w in windows])
     return batch
-
-
-def length_grouped_batches(
-    lengths: Sequence[int], batch_size: int, rng: random.Random
-) -> list[list[int]]:
-    """Random batches of windows of similar length (shuffle, sort within pools, shuffle batches)."""
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    pool = batch_size * 50
-    batches = []
-    for lo in range(0, len(order), pool):
-        chunk = sorted(order[lo : lo + pool], key=lambda i: lengths[i])
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
-    rng.shuffle(batches)
-    return batches
 
 
 def factoid_dev_metrics(reader: Reader, questions: Sequence[GoldQuestion]) -> dict[str, float]:
@@ -226,8 +223,9 @@ def train_reader(
     examples = load_examples(train_files)
     if not examples:
         raise CorpusFormatError("No span examples found in the training files.")
-    features = featurize(examples, tokenizer, max_seq_length, doc_stride)
     dev_q = load_golden(dev_files) if dev_files else []
+    examples = drop_dev_questions(examples, dev_q)
+    features = featurize(examples, tokenizer, max_seq_length, doc_stride)
     from qa.config import resolve_device
 
     dev = resolve_device(device)
