@@ -72,6 +72,7 @@ class Profile:
     index: IndexConfig = field(default_factory=IndexConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     reader: dict[str, Any] = field(default_factory=dict)
+    annotate: dict[str, Any] = field(default_factory=dict)  # ner_model, relations_model, top
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,6 +139,7 @@ def profile_from_dict(data: dict[str, Any], source: str = "") -> Profile:
         description=str(data.get("description", "")),
         device=str(data.get("device", "auto")),
         reader=dict(data.get("reader", {})),
+        annotate=dict(data.get("annotate", {})),
         source=source,
         **sections,
     )

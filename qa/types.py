@@ -106,19 +106,76 @@ class Annotations:
     relations: tuple[Relation, ...] = ()
 
 
+@dataclass(frozen=True)
+class YesNo:
+    """A yes/no verdict, the probability of "yes", and each passage's log-odds of "yes"."""
+
+    label: str
+    probability: float
+    evidence: tuple[tuple[str, float], ...] = ()  # (passage id, log-odds of yes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "probability": self.probability,
+            "evidence": [list(e) for e in self.evidence],
+        }
+
+
 @dataclass
 class QAResult:
+    """The answer to one question.
+
+    ``answers`` holds the ranked spans of a factoid question (up to five), the selected items of
+    a list question, and the best spans of the others as extra evidence; ``yesno`` the verdict of
+    a yes/no question; ``ideal_answer`` a short summary from the best sentences. ``qtype_source``
+    says whether the type was given by the caller or predicted (then ``qtype_probability``).
+    """
+
     question: str
     qtype: str
     answers: list[Answer]
     hits: list[Hit]
     timings: dict[str, float] = field(default_factory=dict)
+    yesno: YesNo | None = None
+    ideal_answer: str = ""
+    qtype_source: str = "given"
+    qtype_probability: float | None = None
+    annotations: dict[str, Annotations] = field(default_factory=dict)
+
+    def exact_answer(self) -> Any:
+        """The answer in the BioASQ submission format for this question's type."""
+        if self.qtype == "yesno":
+            return self.yesno.label if self.yesno else "yes"
+        if self.qtype in ("factoid", "list"):
+            return [[a.text] for a in self.answers]
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "qtype": self.qtype,
+            "qtype_source": self.qtype_source,
+            "qtype_probability": self.qtype_probability,
+            "exact_answer": self.exact_answer(),
             "answers": [a.to_dict() for a in self.answers],
+            "yesno": self.yesno.to_dict() if self.yesno else None,
+            "ideal_answer": self.ideal_answer,
             "hits": [h.to_dict() for h in self.hits],
+            "annotations": {
+                pid: {
+                    "entities": [asdict(e) for e in a.entities],
+                    "relations": [
+                        {
+                            "head": asdict(r.head),
+                            "tail": asdict(r.tail),
+                            "label": r.label,
+                            "score": r.score,
+                        }
+                        for r in a.relations
+                    ],
+                }
+                for pid, a in self.annotations.items()
+            },
             "timings": dict(self.timings),
         }

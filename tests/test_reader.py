@@ -192,12 +192,12 @@ def test_ask_retrieves_then_reads_with_timings(
     data["reader"] = {"model": str(tiny_qa_model)}
     build_index(sample_passages, tmp_path / "idx", profile_from_dict(data), show_progress=False)
     qa = QA.load(tmp_path / "idx", device="cpu")
-    result = qa.ask("Which gene is mutated in Rett syndrome?", k=4)
+    result = qa.ask("Which gene is mutated in Rett syndrome?", qtype="factoid", k=4)
     assert len(result.hits) == 4
     assert 1 <= len(result.answers) <= 5
     hit_ids = {h.passage.id for h in result.hits}
     for answer in result.answers:
         assert answer.passage.id in hit_ids
         assert answer.passage.text[answer.start : answer.end] == answer.text
-    assert set(result.timings) == {"retrieve_ms", "read_ms"}
+    assert set(result.timings) == {"retrieve_ms", "read_ms", "total_ms"}
     assert result.to_dict()["answers"][0]["text"] == result.answers[0].text

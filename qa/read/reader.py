@@ -84,6 +84,23 @@ def load_qa_model(location: ModelLocation):
     return tokenizer, model
 
 
+MAX_QUESTION_TOKENS = 64
+
+
+def clip_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
+    """The question cut to ``max_tokens`` word pieces, so a passage always has room beside it.
+
+    As in SQuAD readers (``max_query_length``); without it a long question leaves no room for
+    the passage and the tokenizer refuses to truncate.
+    """
+    offsets = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)[
+        "offset_mapping"
+    ]
+    if len(offsets) <= max_tokens:
+        return question
+    return question[: offsets[max_tokens - 1][1]]
+
+
 def best_spans(
     start_logits: torch.Tensor,
     end_logits: torch.Tensor,
@@ -137,6 +154,7 @@ class Reader:
         """Every candidate span of every window, de-duplicated across overlapping windows."""
         if not passages:
             return []
+        question = clip_question(self.tokenizer, question)
         features = self.tokenizer(
             [question] * len(passages),
             [p.text for p in passages],
@@ -220,3 +238,17 @@ def aggregate(spans: Sequence[Span], passages: Sequence[Passage], top_k: int) ->
         )
     answers.sort(key=lambda a: (-a.score, a.text))
     return answers[:top_k]
+
+
+def select_list(answers: Sequence[Answer], delta: float, max_items: int) -> list[Answer]:
+    """The items of a list answer: candidates whose score is within ``delta`` of the best.
+
+    Scores are log-sum-exp span logits, so ``delta`` is a log ratio: an item is kept while its
+    evidence is at least ``exp(-delta)`` times that of the best item. ``delta`` is tuned on
+    BioASQ 10B (``benchmarks/tune_list.py``) and set in the profile.
+    """
+    if not answers:
+        return []
+    ranked = sorted(answers, key=lambda a: -a.score)
+    top = ranked[0].score
+    return [a for a in ranked if a.score >= top - delta][:max_items]
