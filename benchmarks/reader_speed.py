@@ -1,0 +1,89 @@
+"""Reader speed and ``QA.ask`` latency on a built index, printed as JSON.
+
+* reader passages/s: the extractive reader over each question's top-k retrieved passages (all
+  windows of one question in batched forward passes), timed apart from retrieval;
+* ``QA.ask`` latency p50/p95 with k=10, warm, per question type as BioASQ gives it, and with
+  the type predicted; everything included (retrieval, reading or yes/no, no ideal answer).
+
+    python benchmarks/reader_speed.py --index indexes/bioasq \
+        --questions ../shared/data/bioasq/*/*10B[1-6]_golden.json --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from qa.corpus.bioasq import load_golden
+from qa.pipeline import QA
+
+DEFAULT_QUESTIONS = str(
+    Path(__file__).resolve().parents[2] / "shared/data/bioasq/*/*10B[1-6]_golden.json"
+)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return round(float(np.percentile(np.array(values), q)), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--questions", nargs="+", default=[DEFAULT_QUESTIONS])
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--limit", type=int, default=100, help="questions timed")
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    files = sorted({f for pattern in args.questions for f in glob.glob(pattern)})
+    questions = load_golden(files)[: args.limit]
+    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    warm = questions[0].body
+    for qtype in ("factoid", "list", "yesno"):
+        qa.ask(warm, qtype=qtype, k=args.k)
+
+    hits = [qa.search(q.body, k=args.k) for q in questions]
+    passages = sum(len(h) for h in hits)
+    started = time.perf_counter()
+    for q, h in zip(questions, hits):
+        qa.reader.read(q.body, h, top_k=5)
+    reader_seconds = time.perf_counter() - started
+
+    given, predicted, stages = [], [], {}
+    for q in questions:
+        result = qa.ask(q.body, qtype=q.type, k=args.k)
+        given.append(result.timings["total_ms"])
+        for stage, ms in result.timings.items():
+            stages.setdefault(stage, []).append(ms)
+        predicted.append(qa.ask(q.body, k=args.k).timings["total_ms"])
+
+    report = {
+        "device": qa.reader.device,
+        "cpu": platform.processor() or platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+        "questions": len(questions),
+        "k": args.k,
+        "reader_passages_per_s": round(passages / reader_seconds, 1),
+        "reader_ms_per_question": round(reader_seconds * 1000 / len(questions), 1),
+        "ask_latency_ms": {"p50": percentile(given, 50), "p95": percentile(given, 95)},
+        "ask_latency_predicted_type_ms": {
+            "p50": percentile(predicted, 50),
+            "p95": percentile(predicted, 95),
+        },
+        "stage_p50_ms": {stage: percentile(ms, 50) for stage, ms in stages.items()},
+        "reader": qa.settings["model"],
+    }
+    print(json.dumps(report, indent=2 if not args.json else None))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""Run the pipeline over BioASQ questions, write a submission, score it, write a report.
+
+Two modes, as in the challenge: phase B reads the gold snippets of each question
+(``snippets="gold"``); the retrieval mode answers from the index's passages, so retrieval and
+reading are scored together, and the documents and snippets of the submission are scored as
+phase A. The submission is written in the official format first and scored from that file's
+content by the same code as ``qa eval score``, so the figures are those of the submission.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
+from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a, evaluate_phase_b
+from qa.evaluate.retrieval import gold_passages, retrieval_metrics
+from qa.types import Passage, QAResult
+
+PUBMED_URL = "http://www.ncbi.nlm.nih.gov/pubmed/"
+RETRIEVAL_DEPTH = 100  # passages ranked per question for recall@100
+SUBMITTED_DOCUMENTS = 10  # BioASQ accepts at most 10 documents and 10 snippets
+SUBMITTED_SNIPPETS = 10
+
+
+def gold_snippet_passages(question: GoldQuestion) -> list[Passage]:
+    """A question's gold snippets as passages (what phase B hands to a system)."""
+    out, seen = [], set()
+    for s in question.snippets:
+        pid = snippet_passage_id(s.text)
+        if s.text.strip() and pid not in seen:
+            seen.add(pid)
+            out.append(
+                Passage(
+                    pid,
+                    s.text.strip(),
+                    pmid=s.pmid,
+                    meta={"section": s.section, "begin": s.begin, "end": s.end},
+                )
+            )
+    return out
+
+
+def submission_snippet(passage: Passage) -> dict[str, Any]:
+    """A passage as a BioASQ snippet: document URL, section and offsets inside that section."""
+    begin = int(passage.meta.get("begin") or 0) + int(passage.meta.get("char_offset") or 0)
+    section = str(passage.meta.get("section") or "abstract")
+    if section.startswith("sections."):
+        section = "abstract"
+    return {
+        "document": PUBMED_URL + passage.pmid,
+        "text": passage.text,
+        "offsetInBeginSection": begin,
+        "offsetInEndSection": begin + len(passage.text),
+        "beginSection": section,
+        "endSection": section,
+    }
+
+
+def submission_entry(question: GoldQuestion, result: QAResult) -> dict[str, Any]:
+    """One question of a submission, with the keys and nesting of the golden files."""
+    with_pmid = [h.passage for h in result.hits if h.passage.pmid]
+    documents = list(dict.fromkeys(PUBMED_URL + p.pmid for p in with_pmid))
+    entry: dict[str, Any] = {
+        "id": question.id,
+        "body": question.body,
+        "type": question.type,
+        "documents": documents[:SUBMITTED_DOCUMENTS],
+        "snippets": [submission_snippet(p) for p in with_pmid[:SUBMITTED_SNIPPETS]],
+        "ideal_answer": result.ideal_answer,
+    }
+    exact = result.exact_answer()
+    if exact is not None:
+        entry["exact_answer"] = exact
+    return entry
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (no interpolation), 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)], 2)
+
+
+def headline(phase_b: dict) -> dict[str, dict[str, float]]:
+    return {
+        "factoid": {
+            k: round(phase_b["factoid"][k], 4)
+            for k in ("strict_accuracy", "lenient_accuracy", "mrr")
+        },
+        "list": {
+            k: round(phase_b["list"][k], 4) for k in ("mean_precision", "mean_recall", "mean_f1")
+        },
+        "yesno": {k: round(phase_b["yesno"][k], 4) for k in ("accuracy", "macro_f1")},
+    }
+
+
+def question_score(gold_raw: dict, entry: dict) -> float | None:
+    """The official measure of one question: factoid RR, list F1, yes/no right (1/0)."""
+    kind = gold_raw.get("type")
+    if kind == "summary":
+        return None
+    scores = evaluate_phase_b([gold_raw], [entry], CURRENT_VERSION)
+    return {
+        "factoid": scores["factoid"]["mrr"],
+        "list": scores["list"]["mean_f1"],
+        "yesno": scores["yesno"]["accuracy"],
+    }.get(kind)
+
+
+def run_bioasq(
+    qa,
+    gold_paths: Sequence[str | Path],
+    *,
+    snippets: str | None = "gold",
+    k: int = 10,
+    mode: str = "hybrid",
+    limit: int = 0,
+    predict_types: bool = False,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Answer every question; return the submission, the metrics and per-question records.
+
+    ``snippets="gold"`` reads each question's gold snippets; ``snippets=None`` retrieves ``k``
+    passages from ``qa.index`` (and 100 for the retrieval measures). ``predict_types`` ignores
+    the gold question type and uses the classifier, as a user's question would be.
+    """
+    questions = load_golden(gold_paths)
+    if limit:
+        questions = questions[:limit]
+    if snippets not in ("gold", None):
+        raise ValueError(f"snippets must be 'gold' or None, got {snippets!r}.")
+    records: list[dict[str, Any]] = []
+    ranked: dict[str, list[str]] = {}
+    ranked_docs: dict[str, list[str]] = {}
+    qtype_right = 0
+    for q in tqdm(questions, desc="BioASQ questions", unit="q", disable=not show_progress):
+        predicted = qa.question_type(q.body)[0] if qa.settings["qtype_model"] else None
+        qtype_right += predicted == q.type
+        qtype = predicted if predict_types else q.type
+        started = time.perf_counter()
+        if snippets == "gold":
+            result = qa.answer(
+                q.body, gold_snippet_passages(q), qtype=qtype, ideal=True, annotate=False
+            )
+        else:
+            deep = qa.search(q.body, k=max(k, RETRIEVAL_DEPTH), mode=mode)
+            ranked[q.id] = [h.passage.id for h in deep]
+            ranked_docs[q.id] = [h.passage.pmid for h in deep]
+            result = qa.answer(q.body, deep[:k], qtype=qtype, ideal=True, annotate=False)
+        latency = (time.perf_counter() - started) * 1000
+        entry = submission_entry(q, result)
+        records.append(
+            {
+                "question": q,
+                "result": result,
+                "entry": entry,
+                "latency_ms": latency,
+                "score": question_score(q.raw, entry),
+            }
+        )
+    submission = {"questions": [r["entry"] for r in records]}
+    gold_raw = [q.raw for q in questions]
+    phase_b = evaluate_phase_b(gold_raw, submission["questions"], CURRENT_VERSION)
+    metrics: dict[str, Any] = {
+        "mode": "gold snippets" if snippets == "gold" else f"retrieved ({mode}, k={k})",
+        **headline(phase_b),
+        "retrieval": None,
+        "latency_ms": {
+            "p50": percentile([r["latency_ms"] for r in records], 50),
+            "p95": percentile([r["latency_ms"] for r in records], 95),
+        },
+        "n_questions": {
+            "total": len(questions),
+            **{
+                t: sum(q.type == t for q in questions)
+                for t in ("factoid", "list", "yesno", "summary")
+            },
+        },
+        "question_type_accuracy": (
+            round(qtype_right / len(questions), 4)
+            if questions and qa.settings["qtype_model"]
+            else None
+        ),
+        "question_types": "predicted" if predict_types else "gold",
+    }
+    if snippets is None:
+        gold_ids = gold_passages(questions, [p.id for p in qa.index.passages])
+        gold_docs = {q.id: set(q.documents) for q in questions}
+        found = retrieval_metrics(ranked, gold_ids, ranked_docs=ranked_docs, gold_docs=gold_docs)
+        phase_a = evaluate_phase_a(gold_raw, submission["questions"], CURRENT_VERSION)
+        metrics["retrieval"] = {
+            "hit@10": found["hit@10"],
+            "mrr@10": found["mrr@10"],
+            "recall@100": found["recall@100"],
+            "document_map": round(phase_a["documents"]["map"], 4),
+            "snippet_map": round(phase_a["snippets"]["map"], 4),
+            "document_f1": round(phase_a["documents"]["f_measure"], 4),
+            "snippet_f1": round(phase_a["snippets"]["f_measure"], 4),
+        }
+    metrics["batches"] = per_batch(questions, submission["questions"])
+    metrics["batch_mean"] = (
+        {
+            kind: {
+                key: round(
+                    sum(b[kind][key] for b in metrics["batches"].values())
+                    / len(metrics["batches"]),
+                    4,
+                )
+                for key in metrics[kind]
+            }
+            for kind in ("factoid", "list", "yesno")
+        }
+        if metrics["batches"]
+        else {}
+    )
+    return {"metrics": metrics, "submission": submission, "records": records}
+
+
+def per_batch(questions: Sequence[GoldQuestion], entries: Sequence[dict]) -> dict[str, dict]:
+    """The headline measures of each golden file (a BioASQ batch) on its own."""
+    by_batch: dict[str, list[GoldQuestion]] = defaultdict(list)
+    for q in questions:
+        by_batch[q.batch or "all"].append(q)
+    ids_by_batch = {b: {q.id for q in qs} for b, qs in by_batch.items()}
+    out = {}
+    for batch, qs in sorted(by_batch.items()):
+        sub = [e for e in entries if e["id"] in ids_by_batch[batch]]
+        out[batch] = headline(evaluate_phase_b([q.raw for q in qs], sub, CURRENT_VERSION))
+        out[batch]["questions"] = len(qs)
+    return out
+
+
+def write_json(data: Any, path: str | Path) -> None:
+    """Write JSON atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def report_markdown(run: dict[str, Any], *, command: str = "", worst: int = 10) -> str:
+    """A readable report: measures per type and per batch, latency, the worst-answered questions."""
+    m = run["metrics"]
+    lines = [
+        "# BioASQ evaluation report",
+        "",
+        f"- Mode: {m['mode']}; question types: {m['question_types']}",
+        f"- Questions: {json.dumps(m['n_questions'])}",
+        f"- Latency per question: p50 {m['latency_ms']['p50']} ms, p95 {m['latency_ms']['p95']} ms",
+    ]
+    if command:
+        lines.append(f"- Command: `{command}`")
+    if m.get("question_type_accuracy") is not None:
+        lines.append(f"- Question-type classifier accuracy: {m['question_type_accuracy']}")
+    lines += [
+        "",
+        "## Exact answers (official measures, version 9)",
+        "",
+        "| type | measure | all questions | mean over batches |",
+        "|---|---|---|---|",
+    ]
+    for kind in ("factoid", "list", "yesno"):
+        for key, value in m[kind].items():
+            lines.append(
+                f"| {kind} | {key} | {_fmt(value)} | {_fmt(m['batch_mean'].get(kind, {}).get(key, '-'))} |"
+            )
+    if m["retrieval"]:
+        lines += ["", "## Retrieval", "", "| measure | value |", "|---|---|"]
+        lines += [f"| {key} | {_fmt(v)} |" for key, v in m["retrieval"].items()]
+    lines += [
+        "",
+        "## Per batch",
+        "",
+        "| batch | questions | factoid MRR | factoid strict | list F1 | yes/no acc. | yes/no macro-F1 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for batch, b in m["batches"].items():
+        lines.append(
+            f"| {batch} | {b['questions']} | {_fmt(b['factoid']['mrr'])} | "
+            f"{_fmt(b['factoid']['strict_accuracy'])} | {_fmt(b['list']['mean_f1'])} | "
+            f"{_fmt(b['yesno']['accuracy'])} | {_fmt(b['yesno']['macro_f1'])} |"
+        )
+    scored = [r for r in run["records"] if r["score"] is not None]
+    scored.sort(key=lambda r: (r["score"], r["question"].id))
+    lines += ["", f"## The {min(worst, len(scored))} worst-answered questions", ""]
+    for r in scored[:worst]:
+        q, result = r["question"], r["result"]
+        gold = q.exact_answer
+        lines += [
+            f"### {q.id} ({q.type}, score {r['score']:.2f})",
+            "",
+            f"**Q:** {q.body}",
+            "",
+            f"- Gold: `{json.dumps(gold, ensure_ascii=False)[:300]}`",
+            f"- Ours: `{json.dumps(result.exact_answer(), ensure_ascii=False)[:300]}`",
+        ]
+        if result.yesno:
+            lines.append(f"- P(yes) = {result.yesno.probability:.3f}")
+        for answer in result.answers[:2]:
+            p = answer.passage
+            context = p.text[max(0, answer.start - 80) : answer.end + 80].replace("\n", " ")
+            lines.append(f"- Evidence for '{answer.text}' (PMID {p.pmid or '-'}): …{context}…")
+        if not result.answers and result.hits:
+            lines.append(
+                f"- Top passage (PMID {result.hits[0].passage.pmid or '-'}): "
+                f"{result.hits[0].passage.text[:240]}"
+            )
+        lines.append("")
+    return "\n".join(lines) + "\n"
