@@ -1,0 +1,1 @@
+"""Entity (and, later, relation) annotations on passages, with character offsets."""

@@ -1,0 +1,66 @@
+"""Entities and relations of a passage, cached, for the passages behind the top answers.
+
+``Annotator.annotate(text)`` runs the NER tagger, then the relation classifier over entity
+pairs of one sentence. Annotating is the slowest optional stage, so ``QA`` calls it only on
+the passages that carry the top answers, and results are kept per passage id in a small LRU
+cache: the same passage asked about twice is tagged once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from qa.types import Annotations, Passage
+
+
+class Annotator:
+    """``annotate(text)`` -> :class:`Annotations`; ``annotate_passages`` caches by passage id."""
+
+    def __init__(
+        self,
+        ner_model: str,
+        relations_model: str = "",
+        *,
+        device: str = "auto",
+        cache_size: int = 2048,
+    ) -> None:
+        from qa.annotate.ner import EntityTagger
+
+        self.tagger = EntityTagger(ner_model, device=device)
+        self.relations = None
+        if relations_model:
+            from qa.annotate.relations import RelationClassifier
+
+            self.relations = RelationClassifier(relations_model, device=device)
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, int], Annotations] = OrderedDict()
+
+    def annotate(self, text: str) -> Annotations:
+        return self.annotate_texts([text])[0]
+
+    def annotate_texts(self, texts: Sequence[str]) -> list[Annotations]:
+        """All texts tagged in one batch; relations sentence by sentence within each text."""
+        if not texts:
+            return []
+        out = []
+        for text, entities in zip(texts, self.tagger.tag(list(texts))):
+            relations = self.relations.classify(text, entities) if self.relations else []
+            out.append(Annotations(tuple(entities), tuple(relations)))
+        return out
+
+    def annotate_passages(self, passages: Sequence[Passage]) -> dict[str, Annotations]:
+        """Annotations by passage id; passages seen before come from the cache."""
+        keys = {p.id: (p.id, hash(p.text)) for p in passages}
+        todo = [
+            p for p in dict((p.id, p) for p in passages).values() if keys[p.id] not in self._cache
+        ]
+        for passage, found in zip(todo, self.annotate_texts([p.text for p in todo])):
+            self._cache[keys[passage.id]] = found
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        result = {}
+        for p in passages:
+            self._cache.move_to_end(keys[p.id])
+            result[p.id] = self._cache[keys[p.id]]
+        return result

