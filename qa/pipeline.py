@@ -57,6 +57,26 @@ def clean_question(question: str) -> str:
     return question
 
 
+def current_profile_of(index_dir: str | Path) -> Profile | None:
+    """Today's version of the profile an index was built with, when it can still be found.
+
+    The manifest keeps the profile as it was at build time; reader, yes/no and annotation
+    models may have been trained since, and they do not change the index, so a shipped (or
+    still present) profile of that name is preferred. ``None`` falls back to the manifest's.
+    """
+    from qa.errors import ConfigError
+    from qa.index.store import read_manifest
+
+    recorded = read_manifest(index_dir)["profile"]
+    source = recorded.get("source") or ""
+    try:
+        return load_profile(
+            source if source.endswith(".toml") and Path(source).is_file() else recorded.get("name")
+        )
+    except ConfigError:
+        return None
+
+
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
@@ -104,6 +124,8 @@ class QA:
             profile = load_profile(profile)
         if index_dir is None:
             return cls(None, profile or load_profile(None), device=device)
+        if profile is None:
+            profile = current_profile_of(index_dir)
         return cls(load_index(index_dir, profile, device=device), device=device)
 
     @property
