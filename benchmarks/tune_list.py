@@ -1,4 +1,4 @@
-"""Tune the list-answer threshold (``list_delta``, ``list_max_items``) on BioASQ 10B.
+"""Tune the list-answer settings (``list_delta``, ``list_max_items``, ``list_split``) on 10B.
 
 Reads every list question of the given golden files over its gold snippets once, then scores
 each (delta, max items) pair with the official list measures, and prints JSON with the grid
@@ -40,28 +40,29 @@ def main() -> None:
     }
     gold = [q.raw for q in questions]
     grid = []
-    for delta in DELTAS:
-        for max_items in MAX_ITEMS:
-            submission = [
-                {
-                    "id": q.id,
-                    "type": "list",
-                    "exact_answer": [
-                        [a.text] for a in select_list(candidates[q.id], delta, max_items)
-                    ],
-                }
-                for q in questions
-            ]
-            scores = evaluate_phase_b(gold, submission, CURRENT_VERSION)["list"]
-            grid.append(
-                {
-                    "list_delta": delta,
-                    "list_max_items": max_items,
-                    "mean_precision": round(scores["mean_precision"], 4),
-                    "mean_recall": round(scores["mean_recall"], 4),
-                    "mean_f1": round(scores["mean_f1"], 4),
-                }
-            )
+    settings = [(sp, d, m) for sp in (False, True) for d in DELTAS for m in MAX_ITEMS]
+    for split, delta, max_items in settings:
+        submission = [
+            {
+                "id": q.id,
+                "type": "list",
+                "exact_answer": [
+                    [a.text] for a in select_list(candidates[q.id], delta, max_items, split)
+                ],
+            }
+            for q in questions
+        ]
+        scores = evaluate_phase_b(gold, submission, CURRENT_VERSION)["list"]
+        grid.append(
+            {
+                "list_split": split,
+                "list_delta": delta,
+                "list_max_items": max_items,
+                "mean_precision": round(scores["mean_precision"], 4),
+                "mean_recall": round(scores["mean_recall"], 4),
+                "mean_f1": round(scores["mean_f1"], 4),
+            }
+        )
     best = max(grid, key=lambda r: (r["mean_f1"], -r["list_max_items"]))
     print(json.dumps({"questions": len(questions), "best": best, "grid": grid}, indent=2))
 

@@ -365,7 +365,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     questions = args.questions or list(DEMO_QUESTIONS)
     for question in questions:
         print(f"\nQ: {question}")
-        _print_hits(qa.search(question, k=args.k))
+        if qa.settings["model"]:  # a profile with a reader answers; one without lists passages
+            result = qa.ask(question, k=max(args.k, 10))
+            _print_result(result)
+            _print_hits(result.hits[: args.k])
+        else:
+            _print_hits(qa.search(question, k=args.k))
     return 0
 
 

@@ -30,6 +30,7 @@ READER_DEFAULTS = {
     "factoid_answers": 5,  # BioASQ reads at most five
     "list_delta": 2.0,
     "list_max_items": 10,
+    "list_split": True,  # cut "A, B and C" into three items
     "yesno_model": "",
     "yesno_threshold": 0.5,
     "yesno_passages": 10,
@@ -327,7 +328,9 @@ class QA:
                 answers = self.reader.read(question, texts, top_k=s["factoid_answers"])
             else:
                 candidates = self.reader.read(question, texts, top_k=max(20, s["list_max_items"]))
-                answers = select_list(candidates, s["list_delta"], s["list_max_items"])
+                answers = select_list(
+                    candidates, s["list_delta"], s["list_max_items"], s["list_split"]
+                )
             timings["read_ms"] = _ms(started)
         elif qtype == "yesno":
             started = time.perf_counter()

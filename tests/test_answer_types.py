@@ -341,3 +341,19 @@ def test_eval_bioasq_writes_a_submission_the_scorer_accepts(
     report = report_markdown(run, command="qa eval bioasq …")
     assert "## Per batch" in report and "worst-answered" in report
     assert "qa eval bioasq …" in report
+
+
+def test_an_enumeration_is_cut_into_items_that_point_into_the_passage() -> None:
+    text = "Mutations in BRCA1, BRCA2 and PALB2 raise the risk."
+    p = Passage("p", text)
+    start = text.index("BRCA1")
+    end = text.index(" raise")
+    answers = [
+        Answer(text[start:end], 3.0, p, start, end),
+        Answer("BRCA2", 2.5, p, text.index("BRCA2"), text.index("BRCA2") + 5),
+    ]
+    items = select_list(answers, delta=1.0, max_items=10, split=True)
+    assert [a.text for a in items] == ["BRCA1", "BRCA2", "PALB2"]  # BRCA2 once
+    for a in items:
+        assert text[a.start : a.end] == a.text
+    assert [a.text for a in select_list(answers, 1.0, 10)] == ["BRCA1, BRCA2 and PALB2", "BRCA2"]

@@ -136,7 +136,7 @@ class Reader:
         doc_stride: int = 128,
         max_answer_length: int = 30,
         n_best: int = 20,
-        batch_size: int = 32,
+        batch_size: int | None = None,
     ) -> None:
         self.location = locate(spec)
         self.spec = spec
@@ -148,7 +148,8 @@ class Reader:
         self.doc_stride = doc_stride
         self.max_answer_length = max_answer_length
         self.n_best = n_best
-        self.batch_size = batch_size
+        # Windows per forward pass: a GPU takes many more at once than two CPU cores want.
+        self.batch_size = batch_size or (128 if self.device.startswith("cuda") else 32)
 
     def spans(self, question: str, passages: Sequence[Passage]) -> list[Span]:
         """Every candidate span of every window, de-duplicated across overlapping windows."""
@@ -240,15 +241,59 @@ def aggregate(spans: Sequence[Span], passages: Sequence[Passage], top_k: int) ->
     return answers[:top_k]
 
 
-def select_list(answers: Sequence[Answer], delta: float, max_items: int) -> list[Answer]:
+_ITEM_SEPARATOR = re.compile(r"\s*(?:,|;|/|\band\b|\bor\b)\s*")
+
+
+def split_items(answer: Answer) -> list[Answer]:
+    """An enumeration read as one span ("BRCA1, BRCA2 and PALB2") as one answer per item.
+
+    Each item keeps the span's score and points at its own characters in the passage.
+    """
+    text = answer.text
+    pieces, start = [], 0
+    for match in _ITEM_SEPARATOR.finditer(text):
+        pieces.append((start, match.start()))
+        start = match.end()
+    pieces.append((start, len(text)))
+    items = [(s, e) for s, e in pieces if len(normalise_answer(text[s:e])) >= 2]
+    if len(items) < 2:
+        return [answer]
+    return [
+        Answer(
+            text=text[s:e],
+            score=answer.score,
+            passage=answer.passage,
+            start=answer.start + s,
+            end=answer.start + e,
+            support=answer.support,
+        )
+        for s, e in items
+    ]
+
+
+def select_list(
+    answers: Sequence[Answer], delta: float, max_items: int, split: bool = False
+) -> list[Answer]:
     """The items of a list answer: candidates whose score is within ``delta`` of the best.
 
     Scores are log-sum-exp span logits, so ``delta`` is a log ratio: an item is kept while its
-    evidence is at least ``exp(-delta)`` times that of the best item. ``delta`` is tuned on
-    BioASQ 10B (``benchmarks/tune_list.py``) and set in the profile.
+    evidence is at least ``exp(-delta)`` times that of the best item. With ``split``, spans
+    that enumerate several items are cut into them first (the same item twice is kept once).
+    ``delta`` is tuned on BioASQ 10B (``benchmarks/tune_list.py``) and set in the profile.
     """
     if not answers:
         return []
     ranked = sorted(answers, key=lambda a: -a.score)
     top = ranked[0].score
-    return [a for a in ranked if a.score >= top - delta][:max_items]
+    kept = [a for a in ranked if a.score >= top - delta]
+    if split:
+        seen: set[str] = set()
+        items = []
+        for a in kept:
+            for item in split_items(a):
+                key = normalise_answer(item.text)
+                if key not in seen:
+                    seen.add(key)
+                    items.append(item)
+        kept = items
+    return kept[:max_items]

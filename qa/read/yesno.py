@@ -64,7 +64,7 @@ class YesNoClassifier:
         max_seq_length: int = 256,
         max_passages: int = 10,
         threshold: float = 0.5,
-        batch_size: int = 32,
+        batch_size: int | None = None,
     ) -> None:
         self.spec = spec
         self.location = locate(spec)
@@ -78,7 +78,8 @@ class YesNoClassifier:
         self.max_seq_length = max_seq_length
         self.max_passages = max_passages
         self.threshold = threshold
-        self.batch_size = batch_size
+        # Windows per forward pass: a GPU takes many more at once than two CPU cores want.
+        self.batch_size = batch_size or (128 if self.device.startswith("cuda") else 32)
 
     def log_odds(self, question: str, passages: Sequence[Passage]) -> list[float]:
         """Log-odds of "yes" for each passage (question and passage read together)."""
