@@ -31,12 +31,22 @@ def test_readme_has_exactly_two_fresh_machine_commands_and_ci_runs_the_test_one(
 
 
 def test_python_example_runs(tmp_path, tiny_model, sample_passages) -> None:
+    from transformers import BertForQuestionAnswering
+
+    from qa.config import profile_from_dict
+
+    from .conftest import save_tiny_bert
+
     folder = tmp_path / "demo"
-    build_index(sample_passages, folder, tiny_profile(tiny_model), show_progress=False)
+    profile = tiny_profile(tiny_model).to_dict()
+    reader = save_tiny_bert(tmp_path / "reader", 0, BertForQuestionAnswering)
+    profile["reader"] = {"model": str(reader), "qtype_model": "qa-models:qtype-bioasq"}
+    build_index(sample_passages, folder, profile_from_dict(profile), show_progress=False)
     (example,) = code_blocks("Python", "python")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(example.replace('"indexes/demo"', repr(str(folder))), {})
     lines = out.getvalue().strip().splitlines()
-    assert len(lines) == 3
-    assert "p1" in lines[0]  # the Rett syndrome passage comes first
+    assert len(lines) == 4
+    assert lines[0].startswith("factoid [")  # the type was predicted, answers read
+    assert "p1" in lines[1]  # the Rett syndrome passage comes first
