@@ -27,6 +27,7 @@ READER_DEFAULTS = {
     "max_seq_length": 384,
     "doc_stride": 128,
     "max_answer_length": 30,
+    "answer_temperature": 1.0,  # merging one answer's spans: T * logsumexp(score / T)
     "factoid_answers": 5,  # BioASQ reads at most five
     "list_delta": 2.0,
     "list_max_items": 10,
@@ -150,6 +151,7 @@ class QA:
                 max_seq_length=self.settings["max_seq_length"],
                 doc_stride=self.settings["doc_stride"],
                 max_answer_length=self.settings["max_answer_length"],
+                temperature=self.settings["answer_temperature"],
             )
         return self._reader
 

@@ -101,6 +101,13 @@ def test_aggregation_merges_the_same_answer_from_several_passages() -> None:
     assert mecp2.score == pytest.approx(torch.logsumexp(torch.tensor([2.0, 1.5]), 0).item())
     assert [s[0] for s in mecp2.support] == ["a", "b"]
     assert (mecp2.passage.id, mecp2.text) == ("a", "MECP2")
+    # A higher temperature favours the answer found twice even more (it was already first).
+    warm = aggregate(spans, passages, top_k=5, temperature=2.0)
+    assert warm[0].score == pytest.approx(2 * torch.logsumexp(torch.tensor([1.0, 0.75]), 0).item())
+    # and can turn a ranking around: one strong span against two weaker ones.
+    close = [Span(0, 0, 5, 2.0), Span(1, 13, 18, 2.0), Span(2, 0, 4, 2.6)]
+    assert normalise_answer(aggregate(close, passages, 5)[0].text) == "mecp2"
+    assert normalise_answer(aggregate(close, passages, 5, temperature=0.25)[0].text) == "fmr1"
 
 
 def test_a_folder_that_is_not_a_qa_model_gives_a_clear_error(tiny_model) -> None:

@@ -36,6 +36,7 @@ from qa.annotate.relation_data import (
     label_family,
     sentence_groups,
 )
+from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
 from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, revision
@@ -167,16 +168,6 @@ def encode_pairs(tokenizer, pairs: Sequence[PairInput], max_length: int) -> list
     enc = tokenizer(prompts, marked, truncation="only_second", max_length=max_length)
     keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
     return [{k: enc[k][i] for k in keys} for i in range(len(pairs))]
-
-
-def pad_batch(features: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    longest = max(len(f["input_ids"]) for f in features)
-    batch = {}
-    for key in ("input_ids", "token_type_ids", "attention_mask"):
-        if key in features[0]:
-            fill = pad_id if key == "input_ids" else 0
-            batch[key] = torch.tensor([f[key] + [fill] * (longest - len(f[key])) for f in features])
-    return batch
 
 
 def family_masks(id2label: dict[int, str], families: Sequence[str]) -> torch.Tensor:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from qa.modelhub import OVERLAY_FILE, root_base
@@ -69,3 +71,82 @@ def length_grouped_batches(
         batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     rng.shuffle(batches)
     return batches
+
+
+class Optimisation:
+    """What every trainer does at each step, in one place.
+
+    AdamW over the weights that are not frozen (word embeddings stay as the base has them, so
+    an overlay stores only what training changed), the warm-up schedule, bf16 autocast on CUDA,
+    gradient clipping, and the running loss that the progress bar and the model card show.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        lr: float,
+        total_steps: int,
+        device: str,
+        frozen: Callable[[str], bool] | Iterable[str] = (),
+        weight_decay: float = 0.01,
+        max_grad_norm: float = 1.0,
+    ) -> None:
+        is_frozen = frozen if callable(frozen) else _prefix_test(tuple(frozen))
+        for name, param in model.named_parameters():
+            param.requires_grad = not is_frozen(name)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=lr, weight_decay=weight_decay)
+        self.scheduler = linear_warmup(self.optimizer, total_steps)
+        self.use_amp = device.startswith("cuda")
+        self.max_grad_norm = max_grad_norm
+        self.losses: list[float] = []
+
+    def autocast(self):
+        """Mixed precision on a GPU; a no-op on the CPU."""
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.use_amp)
+
+    def step(self, loss: torch.Tensor) -> float:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.losses.append(loss.item())
+        return self.losses[-1]
+
+    def running_loss(self, window: int = 50) -> float:
+        return float(np.mean(self.losses[-window:])) if self.losses else math.nan
+
+    def loss_summary(self, window: int = 20) -> dict[str, float]:
+        """Mean loss of the first and of the last ``window`` steps (the card's "loss a -> b")."""
+        if not self.losses:
+            return {"first_loss": math.nan, "last_loss": math.nan}
+        k = max(1, min(window, len(self.losses) // 4 or 1))
+        return {
+            "first_loss": round(float(np.mean(self.losses[:k])), 4),
+            "last_loss": round(float(np.mean(self.losses[-k:])), 4),
+        }
+
+
+def _prefix_test(prefixes: tuple[str, ...]) -> Callable[[str], bool]:
+    return lambda name: bool(prefixes) and name.startswith(prefixes)
+
+
+class BestEpoch:
+    """Keeps a copy of the weights of the best epoch so far (by a dev score, higher is better)."""
+
+    def __init__(self) -> None:
+        self.score = -math.inf
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def offer(self, model: torch.nn.Module, score: float) -> bool:
+        if self.state is not None and score <= self.score:
+            return False
+        self.score = score
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return True
+
+    def restore(self, model: torch.nn.Module) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)

@@ -9,7 +9,6 @@ quality and lets the shipped model be an overlay of only the weights that change
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ from tqdm.auto import tqdm
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
 from qa.evaluate.retrieval import retrieval_metrics
 from qa.retrieve.encoder import SentenceEncoder
-from qa.train.common import linear_warmup, save_overlay
+from qa.train.common import Optimisation, save_overlay
 
 FROZEN_PREFIXES = ("embeddings.word_embeddings",)
 
@@ -165,19 +164,15 @@ def train_embedder(
     encoder = SentenceEncoder(base, device=device, max_seq_length=max_seq_length)
     base_dev = dense_dev_metrics(encoder, dev_q)
 
-    for name, param in encoder.model.named_parameters():
-        param.requires_grad = not name.startswith(FROZEN_PREFIXES)
     encoder.model.float().train()
-    params = [p for p in encoder.model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     rng = random.Random(seed)
     epoch_batches = [make_batches(pairs, batch_size, rng) for _ in range(epochs)]
     total = sum(len(b) for b in epoch_batches)
     if max_steps is not None:
         total = min(total, max_steps)
-    scheduler = linear_warmup(optimizer, total)
-    use_amp = encoder.device.startswith("cuda")
-    losses: list[float] = []
+    opt = Optimisation(
+        encoder.model, lr=lr, total_steps=total, device=encoder.device, frozen=FROZEN_PREFIXES
+    )
     started = time.time()
     step = 0
     with tqdm(total=total, desc="Training embedder", unit="step") as bar:
@@ -185,19 +180,14 @@ def train_embedder(
             for batch in batches:
                 if step >= total:
                     break
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                with opt.autocast():
                     q = encoder.embed([p.question for p in batch], max_length=64)
                     texts = [p.text for p in batch] + [p.negative for p in batch if p.negative]
                     p = encoder.embed(texts, max_length=train_seq_length)
                     loss = contrastive_loss(q, p, scale)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
+                opt.step(loss)
                 step += 1
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+                bar.set_postfix(loss=f"{opt.running_loss():.3f}")
                 bar.update(1)
     encoder.model.eval()
     tuned_dev = dense_dev_metrics(encoder, dev_q)
@@ -212,8 +202,7 @@ def train_embedder(
         "hard_negatives": hard_negatives,
         "train_seq_length": train_seq_length,
         "lr": lr,
-        "first_loss": float(np.mean(losses[:20])) if losses else math.nan,
-        "last_loss": float(np.mean(losses[-20:])) if losses else math.nan,
+        **opt.loss_summary(),
         "train_seconds": round(time.time() - started, 1),
         "dev_base": base_dev,
         "dev_tuned": tuned_dev,

@@ -26,7 +26,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -39,11 +38,17 @@ from qa.annotate.ner_data import (
     resolve_sources,
     source_types,
 )
+from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.errors import CorpusFormatError, ModelLoadError
 from qa.evaluate.ner import evaluate_sources
 from qa.modelhub import locate
-from qa.train.common import length_grouped_batches, linear_warmup, save_overlay
+from qa.train.common import (
+    BestEpoch,
+    Optimisation,
+    length_grouped_batches,
+    save_overlay,
+)
 
 
 def label_set(types: Sequence[str]) -> list[str]:
@@ -93,16 +98,8 @@ def featurize(
 
 
 def collate(windows: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad a batch to its longest window; labels pad with -100."""
-    longest = max(len(w["input_ids"]) for w in windows)
-    batch = {}
-    for key in windows[0]:
-        if key == "visible":
-            batch[key] = torch.tensor([w[key] for w in windows])
-            continue
-        fill = {"input_ids": pad_id, "labels": -100}.get(key, 0)
-        batch[key] = torch.tensor([w[key] + [fill] * (longest - len(w[key])) for w in windows])
-    return batch
+    """Pad a batch to its longest window; labels pad with -100, ``visible`` is stacked."""
+    return pad_batch(windows, pad_id, fills={"labels": -100})
 
 
 def partial_label_loss(
@@ -233,22 +230,16 @@ def train_ner(
     dev_device = resolve_device(device)
     model.to(dev_device)
     visible_table = visible_table.to(dev_device)
-    for name, param in model.named_parameters():
-        param.requires_grad = not name.startswith(frozen)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     rng = random.Random(seed)
     lengths = [len(w["input_ids"]) for w in features]
     steps_per_epoch = (len(features) + batch_size - 1) // batch_size
     total = epochs * steps_per_epoch
     if max_steps is not None:
         total = min(total, max_steps)
-    scheduler = linear_warmup(optimizer, total)
-    use_amp = dev_device.startswith("cuda")
+    opt = Optimisation(model, lr=lr, total_steps=total, device=dev_device, frozen=frozen)
     pad_id = tokenizer.pad_token_id or 0
-    losses: list[float] = []
     history: list[dict] = []
-    best_state, best_f1, best_epoch = None, -1.0, 0
+    best, best_epoch = BestEpoch(), 0
     step = 0
     train_seconds = 0.0  # dev evaluation is not counted
     with tqdm(total=total, desc="Training NER", unit="step") as bar:
@@ -262,17 +253,11 @@ def train_ner(
                 target = batch.pop("labels").to(dev_device)
                 visible = visible_table[batch.pop("visible").to(dev_device)]
                 inputs = {k: v.to(dev_device) for k, v in batch.items()}
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                with opt.autocast():
                     logits = model(**inputs).logits
-                loss = partial_label_loss(logits, target, visible)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
+                opt.step(partial_label_loss(logits, target, visible))
                 step += 1
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", epoch=epoch + 1)
+                bar.set_postfix(loss=f"{opt.running_loss():.3f}", epoch=epoch + 1)
                 bar.update(1)
             train_seconds += time.time() - epoch_started
             entry: dict = {"epoch": epoch + 1, "steps": step}
@@ -295,14 +280,11 @@ def train_ner(
                     for name, r in scores["sources"].items()
                 }
             history.append(entry)
-            score = entry.get("dev_macro_f1", 0.0)
-            if score > best_f1 or not dev_sources:
-                best_f1, best_epoch = score, epoch + 1
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if best.offer(model, entry["dev_macro_f1"] if dev_sources else float(epoch)):
+                best_epoch = epoch + 1
             if step >= total:
                 break
-    model.load_state_dict(best_state)
-    k = max(1, min(20, len(losses) // 4))
+    best.restore(model)
     result = {
         "base": base,
         "labels": labels,
@@ -315,13 +297,12 @@ def train_ner(
         "lr": lr,
         "max_seq_length": max_seq_length,
         "max_dev_sentences": max_dev_sentences,
-        "first_loss": round(float(np.mean(losses[:k])), 4),
-        "last_loss": round(float(np.mean(losses[-k:])), 4),
+        **opt.loss_summary(),
         "train_seconds": round(train_seconds, 1),
         "seconds_per_step": round(train_seconds / max(1, step), 3),
         "history": history,
         "best_epoch": best_epoch,
-        "best_dev_macro_f1": best_f1 if dev_sources else None,
+        "best_dev_macro_f1": best.score if dev_sources else None,
     }
     save_overlay(
         model.state_dict(),

@@ -22,15 +22,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from qa.batching import pad_batch
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
 from qa.modelhub import locate
 from qa.read.reader import Reader, normalise_answer
-from qa.train.common import length_grouped_batches, linear_warmup, save_overlay
+from qa.train.common import BestEpoch, Optimisation, length_grouped_batches, save_overlay
 
 FROZEN_PREFIXES = ("bert.embeddings.word_embeddings", "embeddings.word_embeddings")
 
@@ -162,16 +162,8 @@ def featurize(
 
 
 def collate(windows: Sequence[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
-    """Pad a batch of windows to its longest one."""
-    longest = max(len(w["input_ids"]) for w in windows)
-    batch: dict[str, torch.Tensor] = {}
-    for key in ("input_ids", "token_type_ids", "attention_mask"):
-        if key in windows[0]:
-            fill = pad_id if key == "input_ids" else 0
-            batch[key] = torch.tensor([w[key] + [fill] * (longest - len(w[key])) for w in windows])
-    for key in ("start_positions", "end_positions"):
-        batch[key] = torch.tensor([w[key] for w in windows])
-    return batch
+    """Pad a batch of windows to its longest one (answer positions stacked)."""
+    return pad_batch(windows, pad_id)
 
 
 def factoid_dev_metrics(reader: Reader, questions: Sequence[GoldQuestion]) -> dict[str, float]:
@@ -230,10 +222,6 @@ def train_reader(
 
     dev = resolve_device(device)
     model.to(dev)
-    for name, param in model.named_parameters():
-        param.requires_grad = not name.startswith(FROZEN_PREFIXES)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     n = len(features)
     lengths = [len(w["input_ids"]) for w in features]
     rng = random.Random(seed)
@@ -241,11 +229,9 @@ def train_reader(
     total = (
         epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
     )
-    scheduler = linear_warmup(optimizer, total)
-    use_amp = dev.startswith("cuda")
-    losses: list[float] = []
+    opt = Optimisation(model, lr=lr, total_steps=total, device=dev, frozen=FROZEN_PREFIXES)
     history = []
-    best_state, best_mrr = None, -1.0
+    best = BestEpoch()
     step = 0
     started = time.time()
     out = Path(out)
@@ -255,22 +241,14 @@ def train_reader(
             for idx in length_grouped_batches(lengths, batch_size, rng):
                 if step >= total:
                     break
+                windows = [features[i] for i in idx]
                 batch = {
-                    k: v.to(dev)
-                    for k, v in collate(
-                        [features[i] for i in idx], tokenizer.pad_token_id or 0
-                    ).items()
+                    k: v.to(dev) for k, v in collate(windows, tokenizer.pad_token_id or 0).items()
                 }
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                    loss = model(**batch).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
+                with opt.autocast():
+                    opt.step(model(**batch).loss)
                 step += 1
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", epoch=epoch + 1)
+                bar.set_postfix(loss=f"{opt.running_loss():.3f}", epoch=epoch + 1)
                 bar.update(1)
             model.eval()
             metrics = {}
@@ -283,12 +261,10 @@ def train_reader(
                     dev_q,
                 )
             history.append({"epoch": epoch + 1, "steps": step, **metrics})
-            if metrics.get("mrr", 0.0) > best_mrr or not dev_q:
-                best_mrr = metrics.get("mrr", 0.0)
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best.offer(model, metrics.get("mrr", 0.0) if dev_q else float(epoch))
             if step >= total:
                 break
-    model.load_state_dict(best_state)
+    best.restore(model)
     result = {
         "base": base,
         "train_files": [Path(f).name for f in train_files],
@@ -300,11 +276,10 @@ def train_reader(
         "batch_size": batch_size,
         "lr": lr,
         "max_seq_length": max_seq_length,
-        "first_loss": float(np.mean(losses[:20])),
-        "last_loss": float(np.mean(losses[-20:])),
+        **opt.loss_summary(),
         "train_seconds": round(time.time() - started, 1),
         "history": history,
-        "best_dev_mrr": best_mrr,
+        "best_dev_mrr": best.score if dev_q else None,
     }
     save_reader(model, out, base, reader_card(result, command), {"metrics": result})
     return result

@@ -36,7 +36,12 @@ from qa.errors import CorpusFormatError, ModelLoadError
 from qa.evaluate.relations import relation_scores
 from qa.modelhub import locate, root_base
 from qa.retrieve.encoder import OVERLAY_WEIGHTS
-from qa.train.common import length_grouped_batches, linear_warmup, save_overlay
+from qa.train.common import (
+    BestEpoch,
+    Optimisation,
+    length_grouped_batches,
+    save_overlay,
+)
 
 # Where each corpus comes from and on what terms (from ../shared/data/SOURCES.md).
 CORPUS_TERMS = {
@@ -162,23 +167,19 @@ def train_relations(
     model.to(run_device)
     embeddings = model.get_input_embeddings().weight
     frozen = [name for name, p in model.named_parameters() if p is embeddings]
-    for name, param in model.named_parameters():
-        param.requires_grad = name not in frozen
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     lengths = [len(f["input_ids"]) for f in features]
     steps_per_epoch = (len(features) + batch_size - 1) // batch_size
     total = (
         epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
     )
-    scheduler = linear_warmup(optimizer, total)
-    use_amp = run_device.startswith("cuda")
+    opt = Optimisation(
+        model, lr=lr, total_steps=total, device=run_device, frozen=lambda n: n in frozen
+    )
     pad_id = tokenizer.pad_token_id or 0
     predict_args = {"device": run_device, "batch_size": 64, "max_length": max_seq_length}
 
-    losses: list[float] = []
     history: list[dict] = []
-    best_state, best_score, best_epoch = None, -1.0, 0
+    best, best_epoch = BestEpoch(), 0
     step = 0
     started = time.time()
     with tqdm(total=total, desc="Training relations", unit="step") as bar:
@@ -191,35 +192,27 @@ def train_relations(
                     k: v.to(run_device)
                     for k, v in pad_batch([features[i] for i in idx], pad_id).items()
                 }
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                with opt.autocast():
                     logits = model(**batch).logits
                 logits = logits.float().masked_fill(~masks[idx].to(run_device), -1e4)
-                loss = torch.nn.functional.cross_entropy(logits, labels[idx].to(run_device))
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
+                opt.step(torch.nn.functional.cross_entropy(logits, labels[idx].to(run_device)))
                 step += 1
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", epoch=epoch + 1)
+                bar.set_postfix(loss=f"{opt.running_loss():.3f}", epoch=epoch + 1)
                 bar.update(1)
             metrics = dev_metrics(model, tokenizer, dev, **predict_args) if dev else {}
             history.append(
                 {
                     "epoch": epoch + 1,
                     "steps": step,
-                    "loss": round(float(np.mean(losses[-50:])), 4),
+                    "loss": round(opt.running_loss(), 4),
                     **metrics,
                 }
             )
-            score = metrics.get("dev_score", 0.0)
-            if best_state is None or score > best_score:
-                best_score, best_epoch = score, epoch + 1
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if best.offer(model, metrics["dev_score"] if dev else float(epoch)):
+                best_epoch = epoch + 1
             if step >= total:
                 break
-    model.load_state_dict(best_state)
+    best.restore(model)
     counts = Counter(e.corpus for e in examples)
     result = {
         "base": base,
@@ -235,12 +228,11 @@ def train_relations(
         "lr": lr,
         "max_seq_length": max_seq_length,
         "negative_ratio": negative_ratio,
-        "first_loss": float(np.mean(losses[:20])),
-        "last_loss": float(np.mean(losses[-20:])),
+        **opt.loss_summary(),
         "train_seconds": round(time.time() - started, 1),
         "history": history,
         "best_epoch": best_epoch,
-        "best_dev_score": best_score if dev else None,
+        "best_dev_score": best.score if dev else None,
     }
     save_overlay(
         model.state_dict(),

@@ -19,15 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from qa.batching import pad_batch
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 from qa.modelhub import locate
-from qa.train.common import length_grouped_batches, linear_warmup, save_overlay
+from qa.train.common import BestEpoch, Optimisation, length_grouped_batches, save_overlay
 from qa.train.reader import FROZEN_PREFIXES, is_golden, question_key
 from qa.types import Passage
 
@@ -158,28 +158,23 @@ def train_yesno(
         max_length=max_seq_length,
     )
     keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
+    rows = [{k: enc[k][i] for k in keys} for i in range(len(pairs))]
     labels = torch.tensor([p.label for p in pairs])
     counts = torch.bincount(labels, minlength=2).float()
     class_weight = counts.sum() / (2 * counts.clamp(min=1))
     dev = resolve_device(device)
     model.to(dev)
-    for name, param in model.named_parameters():
-        param.requires_grad = not name.startswith(FROZEN_PREFIXES)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    lengths = [len(ids) for ids in enc["input_ids"]]
+    lengths = [len(r["input_ids"]) for r in rows]
     steps_per_epoch = (len(pairs) + batch_size - 1) // batch_size
     total = (
         epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
     )
-    scheduler = linear_warmup(optimizer, total)
+    opt = Optimisation(model, lr=lr, total_steps=total, device=dev, frozen=FROZEN_PREFIXES)
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight.to(dev))
     pad = tokenizer.pad_token_id or 0
     rng = random.Random(seed)
-    use_amp = dev.startswith("cuda")
-    losses: list[float] = []
     history: list[dict] = []
-    best_state, best_f1, step = None, -1.0, 0
+    best, step = BestEpoch(), 0
     out = Path(out)
     config = {"id2label": {str(i): v for i, v in id2label.items()}, "label2id": LABEL2ID}
     started = time.time()
@@ -189,27 +184,12 @@ def train_yesno(
             for idx in length_grouped_batches(lengths, batch_size, rng):
                 if step >= total:
                     break
-                longest = max(lengths[i] for i in idx)
-                batch = {
-                    k: torch.tensor(
-                        [
-                            enc[k][i] + [pad if k == "input_ids" else 0] * (longest - lengths[i])
-                            for i in idx
-                        ]
-                    ).to(dev)
-                    for k in keys
-                }
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                batch = {k: v.to(dev) for k, v in pad_batch([rows[i] for i in idx], pad).items()}
+                with opt.autocast():
                     logits = model(**batch).logits.float()
-                loss = loss_fn(logits, labels[idx].to(dev))
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
+                opt.step(loss_fn(logits, labels[idx].to(dev)))
                 step += 1
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", epoch=epoch + 1)
+                bar.set_postfix(loss=f"{opt.running_loss():.3f}", epoch=epoch + 1)
                 bar.update(1)
             model.eval()
             metrics: dict = {}
@@ -225,12 +205,10 @@ def train_yesno(
                 classifier = YesNoClassifier(str(out), device=dev, max_seq_length=max_seq_length)
                 metrics = yesno_dev_metrics(classifier, dev_q)
             history.append({"epoch": epoch + 1, "steps": step, **metrics})
-            if metrics.get("macro_f1", 0.0) > best_f1 or not dev_q:
-                best_f1 = metrics.get("macro_f1", 0.0)
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best.offer(model, metrics.get("macro_f1", 0.0) if dev_q else float(epoch))
             if step >= total:
                 break
-    model.load_state_dict(best_state)
+    best.restore(model)
     result = {
         "base": base,
         "train_files": [Path(f).name for f in train_files],
@@ -242,11 +220,10 @@ def train_yesno(
         "batch_size": batch_size,
         "lr": lr,
         "max_seq_length": max_seq_length,
-        "first_loss": float(np.mean(losses[:20])),
-        "last_loss": float(np.mean(losses[-20:])),
+        **opt.loss_summary(),
         "train_seconds": round(time.time() - started, 1),
         "history": history,
-        "best_dev_macro_f1": best_f1,
+        "best_dev_macro_f1": best.score if dev_q else None,
     }
     save_overlay(
         model.state_dict(),

@@ -1,0 +1,36 @@
+"""Padding a batch of tokenised rows to its own longest row, for training and inference alike.
+
+Rows are dicts of lists (``input_ids``, ``attention_mask``, ...) plus, optionally, values that
+are not per token (a label, a start position). Padding each batch to its longest row instead of
+to the model's maximum length saves most of the compute on short BioASQ snippets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+
+TOKEN_KEYS = ("input_ids", "token_type_ids", "attention_mask")
+
+
+def pad_batch(
+    rows: Sequence[Mapping], pad_id: int = 0, *, fills: Mapping[str, int] | None = None
+) -> dict[str, torch.Tensor]:
+    """Tensors of every key of the rows: per-token lists padded, anything else stacked.
+
+    The per-token keys are the tokenizer's (``input_ids`` padded with ``pad_id``, the others
+    with 0) and those named in ``fills`` with their pad value, e.g. ``{"labels": -100}`` for
+    token labels the loss must ignore.
+    """
+    fill = {"input_ids": pad_id, **(fills or {})}
+    per_token = set(TOKEN_KEYS) | set(fills or {})
+    longest = max(len(r["input_ids"]) for r in rows)
+    batch: dict[str, torch.Tensor] = {}
+    for key in rows[0]:
+        if key in per_token:
+            value = fill.get(key, 0)
+            batch[key] = torch.tensor([r[key] + [value] * (longest - len(r[key])) for r in rows])
+        else:
+            batch[key] = torch.tensor([r[key] for r in rows])
+    return batch
