@@ -357,3 +357,19 @@ def test_an_enumeration_is_cut_into_items_that_point_into_the_passage() -> None:
     for a in items:
         assert text[a.start : a.end] == a.text
     assert [a.text for a in select_list(answers, 1.0, 10)] == ["BRCA1, BRCA2 and PALB2", "BRCA2"]
+
+
+def test_a_wrongly_predicted_type_is_scored_as_a_wrong_answer_not_a_malformed_one() -> None:
+    from qa.evaluate.bioasq import evaluate_phase_b
+    from qa.evaluate.run import conform
+
+    gold = [factoid_question(0), yesno_questions()[0]]
+    submission = [
+        {"id": gold[0]["id"], "type": "factoid", "exact_answer": conform("yes", "factoid")},
+        {"id": gold[1]["id"], "type": "yesno", "exact_answer": conform([["MECP2"]], "yesno")},
+    ]
+    scores = evaluate_phase_b(gold, submission, 9)
+    assert scores["factoid"]["mrr"] == 0.0 and scores["factoid"]["questions"] == 1
+    assert scores["yesno"]["accuracy"] == 0.0 and scores["yesno"]["questions"] == 1
+    assert conform([["MECP2"]], "list") == [["MECP2"]] and conform("no", "yesno") == "no"
+    assert conform([["x"]], "summary") is None

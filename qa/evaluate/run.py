@@ -76,10 +76,25 @@ def submission_entry(question: GoldQuestion, result: QAResult) -> dict[str, Any]
         "snippets": [submission_snippet(p) for p in with_pmid[:SUBMITTED_SNIPPETS]],
         "ideal_answer": result.ideal_answer,
     }
-    exact = result.exact_answer()
+    exact = conform(result.exact_answer(), question.type)
     if exact is not None:
         entry["exact_answer"] = exact
     return entry
+
+
+def conform(exact, qtype: str):
+    """An answer of a predicted type that is not the question's, in the form its type needs.
+
+    A yes/no verdict given to a factoid question is an empty list, a list given to a yes/no
+    question an empty string (neither "yes" nor "no"): scored as wrong, not as malformed.
+    """
+    if qtype in ("factoid", "list") and not isinstance(exact, list):
+        return []
+    if qtype == "yesno" and not isinstance(exact, str):
+        return ""
+    if qtype == "summary":
+        return None
+    return exact
 
 
 def percentile(values: Sequence[float], q: float) -> float:
