@@ -55,3 +55,23 @@ def test_a_question_finds_its_answer_passage_first(batch_index) -> None:
     gold_pmids = set(question.documents)
     assert hits[0].passage.pmid in gold_pmids
     assert hits[0].sources  # fused hits say which retrievers found them
+
+
+def test_the_shipped_models_answer_a_real_batch_from_the_index(batch_index) -> None:
+    """The embedded profile end to end on 10B1: retrieve, read, say yes or no, score."""
+    from qa.evaluate.run import run_bioasq
+    from qa.pipeline import QA
+
+    gold, index = batch_index
+    qa = QA(index, load_profile("embedded"), device="cpu")
+    run = run_bioasq(qa, [gold], snippets=None, limit=60, show_progress=False)
+    m = run["metrics"]
+    counts = m["n_questions"]
+    assert counts["total"] == 60 and counts["factoid"] and counts["list"] and counts["yesno"]
+    # Far above chance (a random span, "yes" always): the trained heads are the shipped ones.
+    assert m["factoid"]["mrr"] >= 0.2, m["factoid"]
+    assert m["list"]["mean_f1"] >= 0.2, m["list"]
+    assert m["yesno"]["accuracy"] >= 0.7, m["yesno"]
+    assert m["retrieval"]["hit@10"] >= 0.85
+    summaries = [r for r in run["records"] if r["question"].type == "summary"]
+    assert summaries and all(r["entry"]["ideal_answer"] for r in summaries)
