@@ -20,6 +20,7 @@ def cmd_train_relations(args: argparse.Namespace) -> int:
         args.output,
         **training_kwargs(args),
         negative_ratio=args.negative_ratio,
+        trainable_layers=args.trainable_layers,
     )
     print_json(result)
     return 0
@@ -74,6 +75,12 @@ def add_train_relations(train_subparsers) -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="keep at most this many none pairs per related pair in each corpus (default: all)",
+    )
+    p.add_argument(
+        "--trainable-layers",
+        type=int,
+        default=None,
+        help="train only the top N transformer layers (a smaller overlay; default: all)",
     )
     p.set_defaults(func=cmd_train_relations)
     return p

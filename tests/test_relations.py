@@ -550,3 +550,31 @@ def test_the_shared_relation_corpora_load_with_offsets_that_hold(shared_data) ->
     assert len(by_corpus["gad"]) == 534
     assert len(by_corpus["eu-adr"]) == 318
     assert {e.label for e in examples} <= set(LABELS)
+
+
+def test_training_only_the_top_layer_stores_only_that_layer_and_the_head(
+    tmp_path, tiny_base
+) -> None:
+    from safetensors.torch import load_file
+
+    files = small_corpora(tmp_path / "data")
+    out = tmp_path / "top-layer"
+    result = train_relations(
+        files,
+        [],
+        out,
+        base=str(tiny_base),
+        epochs=1,
+        batch_size=4,
+        max_steps=3,
+        trainable_layers=1,
+        device="cpu",
+    )
+    assert result["trainable_layers"] == 1
+    stored = set(load_file(str(out / "overlay.safetensors")))
+    assert stored and all(".layer.0." not in k and "embeddings" not in k for k in stored)
+    assert any(".layer.1." in k for k in stored) and any("classifier" in k for k in stored)
+    # The layers left out come from the base when it loads, so it still classifies.
+    classifier = RelationClassifier(str(out), device="cpu")
+    text = "Cocaine caused seizures."
+    classifier.classify(text, [mention(text, "Cocaine", "CHEMICAL"), mention(text, "seizures")])

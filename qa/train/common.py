@@ -150,3 +150,24 @@ class BestEpoch:
     def restore(self, model: torch.nn.Module) -> None:
         if self.state is not None:
             model.load_state_dict(self.state)
+
+
+def lower_layer_names(model: torch.nn.Module, trainable_layers: int) -> list[str]:
+    """Parameter names of the embeddings and of all but the top ``trainable_layers`` layers.
+
+    Freezing them keeps an overlay small (only the top layers and the head are stored: about
+    3.6 MB per MiniLM layer in fp16), which is how several task heads fit the size budget.
+    """
+    layers = int(getattr(model.config, "num_hidden_layers", 0))
+    frozen_below = max(0, layers - trainable_layers)
+    names = []
+    for name, _ in model.named_parameters():
+        if ".embeddings." in f".{name}":
+            names.append(name)
+            continue
+        marker = ".layer."
+        if marker in name:
+            index = name.split(marker, 1)[1].split(".", 1)[0]
+            if index.isdigit() and int(index) < frozen_below:
+                names.append(name)
+    return names

@@ -40,6 +40,7 @@ from qa.train.common import (
     BestEpoch,
     Optimisation,
     length_grouped_batches,
+    lower_layer_names,
     save_overlay,
 )
 
@@ -140,11 +141,16 @@ def train_relations(
     max_seq_length: int = 128,
     max_steps: int | None = None,
     negative_ratio: float | None = None,
+    trainable_layers: int | None = None,
     seed: int = 13,
     device: str = "auto",
     command: str = "",
 ) -> dict:
-    """Train, keep the best epoch on the dev files, save an overlay with its model card."""
+    """Train, keep the best epoch on the dev files, save an overlay with its model card.
+
+    ``trainable_layers`` trains only the top N transformer layers (and the head); the rest stay
+    as the base has them and are left out of the overlay, which then weighs far less.
+    """
     random.seed(seed)
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -167,6 +173,8 @@ def train_relations(
     model.to(run_device)
     embeddings = model.get_input_embeddings().weight
     frozen = [name for name, p in model.named_parameters() if p is embeddings]
+    if trainable_layers is not None:
+        frozen = sorted(set(frozen) | set(lower_layer_names(model, trainable_layers)))
     lengths = [len(f["input_ids"]) for f in features]
     steps_per_epoch = (len(features) + batch_size - 1) // batch_size
     total = (
@@ -228,6 +236,7 @@ def train_relations(
         "lr": lr,
         "max_seq_length": max_seq_length,
         "negative_ratio": negative_ratio,
+        "trainable_layers": trainable_layers,
         **opt.loss_summary(),
         "train_seconds": round(time.time() - started, 1),
         "history": history,
