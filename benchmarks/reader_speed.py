@@ -3,7 +3,10 @@
 * reader passages/s: the extractive reader over each question's top-k retrieved passages (all
   windows of one question in batched forward passes), timed apart from retrieval;
 * ``QA.ask`` latency p50/p95 with k=10, warm, per question type as BioASQ gives it, and with
-  the type predicted; everything included (retrieval, reading or yes/no, no ideal answer).
+  the type predicted; everything included (retrieval, reading or yes/no, no ideal answer, no
+  annotation);
+* when the profile names an NER model: annotation latency of the passages behind the top
+  three answers (cache emptied before each question, so every passage is tagged).
 
     python benchmarks/reader_speed.py --index indexes/bioasq \
         --questions ../shared/data/bioasq/*/*10B[1-6]_golden.json --json
@@ -49,7 +52,7 @@ def main() -> None:
     qa = QA.load(args.index, profile=args.profile, device=args.device)
     warm = questions[0].body
     for qtype in ("factoid", "list", "yesno"):
-        qa.ask(warm, qtype=qtype, k=args.k)
+        qa.ask(warm, qtype=qtype, k=args.k, annotate=False)
 
     hits = [qa.search(q.body, k=args.k) for q in questions]
     passages = sum(len(h) for h in hits)
@@ -60,11 +63,21 @@ def main() -> None:
 
     given, predicted, stages = [], [], {}
     for q in questions:
-        result = qa.ask(q.body, qtype=q.type, k=args.k)
+        result = qa.ask(q.body, qtype=q.type, k=args.k, annotate=False)
         given.append(result.timings["total_ms"])
         for stage, ms in result.timings.items():
             stages.setdefault(stage, []).append(ms)
-        predicted.append(qa.ask(q.body, k=args.k).timings["total_ms"])
+        predicted.append(qa.ask(q.body, k=args.k, annotate=False).timings["total_ms"])
+
+    annotate = []
+    if qa.annotate_settings["ner_model"]:
+        qa.annotator.annotate(warm)
+        for q in questions:
+            result = qa.ask(q.body, qtype=q.type, k=args.k, annotate=False)
+            qa.annotator.clear()
+            started = time.perf_counter()
+            qa.annotate_answers(result.answers, [h.passage for h in result.hits])
+            annotate.append((time.perf_counter() - started) * 1000)
 
     report = {
         "device": qa.reader.device,
@@ -80,6 +93,9 @@ def main() -> None:
             "p95": percentile(predicted, 95),
         },
         "stage_p50_ms": {stage: percentile(ms, 50) for stage, ms in stages.items()},
+        "annotate_top3_ms": (
+            {"p50": percentile(annotate, 50), "p95": percentile(annotate, 95)} if annotate else None
+        ),
         "reader": qa.settings["model"],
     }
     print(json.dumps(report, indent=2 if not args.json else None))

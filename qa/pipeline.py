@@ -356,7 +356,7 @@ class QA:
         annotations = {}
         if annotate or (annotate is None and self.annotate_settings["ner_model"]):
             started = time.perf_counter()
-            answers, annotations = self._annotate_answers(answers, texts)
+            answers, annotations = self.annotate_answers(answers, texts)
             timings["annotate_ms"] = _ms(started)
         return QAResult(
             question=question,
@@ -371,7 +371,9 @@ class QA:
             annotations=annotations,
         )
 
-    def _annotate_answers(self, answers, passages):
+    def annotate_answers(self, answers, passages):
+        """Annotations of the passages behind the top answers (or the top passages when there
+        are no answers), and the answers with the entities inside their span marked."""
         import dataclasses
 
         top = self.annotate_settings["passages"]

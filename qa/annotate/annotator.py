@@ -36,6 +36,10 @@ class Annotator:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, int], Annotations] = OrderedDict()
 
+    def clear(self) -> None:
+        """Forget every cached passage (e.g. to time annotation from cold)."""
+        self._cache.clear()
+
     def annotate(self, text: str) -> Annotations:
         return self.annotate_texts([text])[0]
 
