@@ -171,3 +171,9 @@ def lower_layer_names(model: torch.nn.Module, trainable_layers: int) -> list[str
             if index.isdigit() and int(index) < frozen_below:
                 names.append(name)
     return names
+
+
+def total_steps(examples: int, batch_size: int, epochs: int, max_steps: int | None) -> int:
+    """Optimisation steps of a run: whole epochs of batches, cut at ``max_steps`` if given."""
+    per_epoch = (examples + batch_size - 1) // batch_size
+    return epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)

@@ -30,7 +30,13 @@ from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
 from qa.modelhub import locate
 from qa.read.reader import Reader, normalise_answer
-from qa.train.common import BestEpoch, Optimisation, length_grouped_batches, save_overlay
+from qa.train.common import (
+    BestEpoch,
+    Optimisation,
+    length_grouped_batches,
+    save_overlay,
+    total_steps,
+)
 
 FROZEN_PREFIXES = ("bert.embeddings.word_embeddings", "embeddings.word_embeddings")
 
@@ -225,10 +231,7 @@ def train_reader(
     n = len(features)
     lengths = [len(w["input_ids"]) for w in features]
     rng = random.Random(seed)
-    steps_per_epoch = (n + batch_size - 1) // batch_size
-    total = (
-        epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
-    )
+    total = total_steps(n, batch_size, epochs, max_steps)
     opt = Optimisation(model, lr=lr, total_steps=total, device=dev, frozen=FROZEN_PREFIXES)
     history = []
     best = BestEpoch()

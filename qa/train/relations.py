@@ -42,6 +42,7 @@ from qa.train.common import (
     length_grouped_batches,
     lower_layer_names,
     save_overlay,
+    total_steps,
 )
 
 # Where each corpus comes from and on what terms (from ../shared/data/SOURCES.md).
@@ -176,10 +177,7 @@ def train_relations(
     if trainable_layers is not None:
         frozen = sorted(set(frozen) | set(lower_layer_names(model, trainable_layers)))
     lengths = [len(f["input_ids"]) for f in features]
-    steps_per_epoch = (len(features) + batch_size - 1) // batch_size
-    total = (
-        epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
-    )
+    total = total_steps(len(features), batch_size, epochs, max_steps)
     opt = Optimisation(
         model, lr=lr, total_steps=total, device=run_device, frozen=lambda n: n in frozen
     )

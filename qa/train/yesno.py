@@ -27,7 +27,13 @@ from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 from qa.modelhub import locate
-from qa.train.common import BestEpoch, Optimisation, length_grouped_batches, save_overlay
+from qa.train.common import (
+    BestEpoch,
+    Optimisation,
+    length_grouped_batches,
+    save_overlay,
+    total_steps,
+)
 from qa.train.reader import FROZEN_PREFIXES, is_golden, question_key
 from qa.types import Passage
 
@@ -165,10 +171,7 @@ def train_yesno(
     dev = resolve_device(device)
     model.to(dev)
     lengths = [len(r["input_ids"]) for r in rows]
-    steps_per_epoch = (len(pairs) + batch_size - 1) // batch_size
-    total = (
-        epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
-    )
+    total = total_steps(len(pairs), batch_size, epochs, max_steps)
     opt = Optimisation(model, lr=lr, total_steps=total, device=dev, frozen=FROZEN_PREFIXES)
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight.to(dev))
     pad = tokenizer.pad_token_id or 0
