@@ -28,6 +28,7 @@ READER_DEFAULTS = {
     "doc_stride": 128,
     "max_answer_length": 30,
     "answer_temperature": 1.0,  # merging one answer's spans: T * logsumexp(score / T)
+    "rank_prior": 0.0,  # factoid spans of retrieved passage r lose rank_prior * ln(r)
     "factoid_answers": 5,  # BioASQ reads at most five
     "list_delta": 2.0,
     "list_max_items": 10,
@@ -261,7 +262,9 @@ class QA:
         started = time.perf_counter()
         hits = self._index().retriever(mode).search(question, k)
         retrieve_ms = _ms(started)
-        result = self.answer(question, hits, qtype=qtype, ideal=ideal, annotate=annotate)
+        result = self.answer(
+            question, hits, qtype=qtype, ideal=ideal, annotate=annotate, ranked=True
+        )
         result.timings = {"retrieve_ms": retrieve_ms, **result.timings}
         result.timings["total_ms"] = round(sum(result.timings.values()), 2)
         return result
@@ -285,7 +288,9 @@ class QA:
         retrieve_ms = _ms(started) / max(1, len(cleaned))
         results = []
         for question, qtype, hits in zip(cleaned, qtypes, all_hits):
-            result = self.answer(question, hits, qtype=qtype, ideal=ideal, annotate=annotate)
+            result = self.answer(
+                question, hits, qtype=qtype, ideal=ideal, annotate=annotate, ranked=True
+            )
             result.timings = {"retrieve_ms": round(retrieve_ms, 2), **result.timings}
             result.timings["total_ms"] = round(sum(result.timings.values()), 2)
             results.append(result)
@@ -298,8 +303,12 @@ class QA:
         qtype: str | None = None,
         ideal: bool | None = None,
         annotate: bool | None = None,
+        ranked: bool = False,
     ) -> QAResult:
         """Answer from the given passages (no retrieval), e.g. BioASQ gold snippets.
+
+        ``ranked`` says the passages come best first from a retriever, so the profile's
+        ``rank_prior`` applies to factoid answers (gold snippets have no such order).
 
         ``annotate`` (default: when the profile names an NER model) tags the passages behind
         the top answers (or the top passages of a yes/no or summary question) and marks the
@@ -327,7 +336,10 @@ class QA:
         if qtype in ("factoid", "list"):
             started = time.perf_counter()
             if qtype == "factoid":
-                answers = self.reader.read(question, texts, top_k=s["factoid_answers"])
+                prior = s["rank_prior"] if ranked else 0.0
+                answers = self.reader.read(
+                    question, texts, top_k=s["factoid_answers"], rank_prior=prior
+                )
             else:
                 candidates = self.reader.read(question, texts, top_k=max(20, s["list_max_items"]))
                 answers = select_list(

@@ -208,3 +208,15 @@ def test_ask_retrieves_then_reads_with_timings(
         assert answer.passage.text[answer.start : answer.end] == answer.text
     assert set(result.timings) == {"retrieve_ms", "read_ms", "total_ms"}
     assert result.to_dict()["answers"][0]["text"] == result.answers[0].text
+
+
+def test_a_rank_prior_lets_the_top_passage_win_a_close_call(tiny_qa_model) -> None:
+    reader = oracle_reader(tiny_qa_model, "MECP2")
+    passages = [Passage("top", "Rett: MECP2 here."), Passage("tenth", "Also MECP2 and MECP2.")]
+    plain = reader.read("Which gene?", passages)
+    weighted = reader.read("Which gene?", passages, rank_prior=5.0)
+    assert plain[0].text == weighted[0].text == "MECP2"
+    # The merged score falls, and the best occurrence now comes from the first passage.
+    assert weighted[0].score < plain[0].score
+    assert weighted[0].passage.id == "top"
+    assert [s[0] for s in weighted[0].support][0] == "top"

@@ -170,7 +170,9 @@ def run_bioasq(
             deep = qa.search(q.body, k=max(k, RETRIEVAL_DEPTH), mode=mode)
             ranked[q.id] = [h.passage.id for h in deep]
             ranked_docs[q.id] = [h.passage.pmid for h in deep]
-            result = qa.answer(q.body, deep[:k], qtype=qtype, ideal=True, annotate=False)
+            result = qa.answer(
+                q.body, deep[:k], qtype=qtype, ideal=True, annotate=False, ranked=True
+            )
         latency = (time.perf_counter() - started) * 1000
         entry = submission_entry(q, result)
         records.append(

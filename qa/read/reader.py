@@ -205,10 +205,31 @@ class Reader:
         return [Span(p, s, e, score) for (p, s, e), score in best.items()]
 
     def read(
-        self, question: str, hits: Sequence[Hit] | Sequence[Passage], top_k: int = 5
+        self,
+        question: str,
+        hits: Sequence[Hit] | Sequence[Passage],
+        top_k: int = 5,
+        rank_prior: float = 0.0,
     ) -> list[Answer]:
+        """Distinct answers, best first.
+
+        ``rank_prior`` trusts the retriever's order: a span in the passage ranked r (from 1)
+        loses ``rank_prior * ln(r)`` before spans are merged, so a likely-looking name in the
+        tenth passage no longer beats the answer in the first.
+        """
         passages = [h.passage if isinstance(h, Hit) else h for h in hits]
-        return aggregate(self.spans(question, passages), passages, top_k, self.temperature)
+        spans = self.spans(question, passages)
+        if rank_prior:
+            spans = [
+                Span(
+                    s.passage_index,
+                    s.start,
+                    s.end,
+                    s.score - rank_prior * math.log1p(s.passage_index),
+                )
+                for s in spans
+            ]
+        return aggregate(spans, passages, top_k, self.temperature)
 
 
 def aggregate(
