@@ -93,6 +93,20 @@ def locate(spec: str) -> ModelLocation:
     return ModelLocation(spec=spec, path=str(path), local=True)
 
 
+def overlay_info(location: ModelLocation) -> dict:
+    """The ``qa_overlay.json`` of an overlay (empty for a plain model)."""
+    if not location.overlay_base:
+        return {}
+    return json.loads((Path(location.path) / OVERLAY_FILE).read_text(encoding="utf-8"))
+
+
+def require_overlay_kind(location: ModelLocation, kind: str, what: str, hint: str) -> None:
+    """Refuse an overlay trained for another task (a reader where a yes/no model belongs)."""
+    found = overlay_info(location).get("kind") if location.overlay_base else kind
+    if found != kind:
+        raise ModelLoadError(f"{location.path} is a {found} overlay, not {what}: {hint}.")
+
+
 def root_base(spec: str) -> str:
     """The model an overlay ultimately sits on: fine-tuning an overlay again saves all changed
     weights, so the new overlay can point straight at the root and loading stays one level."""

@@ -373,3 +373,11 @@ def test_a_wrongly_predicted_type_is_scored_as_a_wrong_answer_not_a_malformed_on
     assert scores["yesno"]["accuracy"] == 0.0 and scores["yesno"]["questions"] == 1
     assert conform([["MECP2"]], "list") == [["MECP2"]] and conform("no", "yesno") == "no"
     assert conform([["x"]], "summary") is None
+
+
+def test_a_yesno_overlay_is_not_taken_for_a_relation_classifier(tiny_yesno) -> None:
+    """Overlays carry their task; a head with labels is not enough to pass as another."""
+    from qa.annotate.relations import RelationClassifier
+
+    with pytest.raises(ModelLoadError, match="yesno overlay, not a relation classifier"):
+        RelationClassifier(str(tiny_yesno[0]), device="cpu")

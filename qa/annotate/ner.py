@@ -21,9 +21,7 @@ An entity's score is the mean probability of the tags chosen for its words.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,7 +29,7 @@ import torch
 from qa.annotate.ner_data import bio_spans, canonical_type
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import OVERLAY_FILE, ModelLocation, locate
+from qa.modelhub import ModelLocation, locate, require_overlay_kind
 from qa.types import Entity
 
 
@@ -66,12 +64,9 @@ def load_ner_model(location: ModelLocation):
     from qa.retrieve.encoder import load_transformer
 
     if location.overlay_base:
-        info = json.loads((Path(location.path) / OVERLAY_FILE).read_text(encoding="utf-8"))
-        if info.get("kind") != "ner":
-            raise ModelLoadError(
-                f"{location.path} is a {info.get('kind')} overlay, not an NER model: point at one "
-                "trained by qa train ner."
-            )
+        require_overlay_kind(
+            location, "ner", "an NER model", "point at one trained by qa train ner"
+        )
     else:
         try:
             config = AutoConfig.from_pretrained(location.path)

@@ -39,7 +39,7 @@ from qa.annotate.relation_data import (
 from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, revision
+from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, require_overlay_kind, revision
 from qa.retrieve.encoder import load_transformer
 from qa.types import Entity, Relation
 
@@ -219,13 +219,13 @@ def _require_classifier(location: ModelLocation) -> None:
         return
     folder = Path(location.path)
     if location.overlay_base:
-        info = json.loads((folder / OVERLAY_FILE).read_text(encoding="utf-8"))
-        if "id2label" not in (info.get("config") or {}):
-            raise ModelLoadError(
-                f"{folder} is a {info.get('kind', 'fine-tuned')} overlay, not a relation "
-                "classifier: train one with `qa train relations --base MODEL --corpora ... "
-                "-o DIR` and point at DIR."
-            )
+        require_overlay_kind(
+            location,
+            "relations",
+            "a relation classifier",
+            "train one with `qa train relations --base MODEL --corpora ... -o DIR` and point "
+            "at DIR",
+        )
         return
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     architectures = config.get("architectures") or []

@@ -153,7 +153,7 @@ def qtype_card(result: dict, command: str) -> str:
 
 A multinomial logistic regression over word unigrams, bigrams and the first 1-3 words of the
 question (`qa/read/qtype.py`); {result["features"]} features, stored as `{WEIGHTS_FILE}` plus the
-vocabulary in `{META_FILE}`. No transformer, no pickle.
+vocabulary in `{META_FILE}`: plain tensors and JSON, nothing that runs code on load.
 
 - **Training data**: the {result["train_questions"]} questions of the BioASQ 4B-9B golden files in
   ../shared/data/bioasq (their `type` field). BioASQ data is subject to the BioASQ terms of use.

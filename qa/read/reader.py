@@ -11,19 +11,17 @@ log-sum-exp of its occurrences, and which keeps every supporting passage.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import ModelLocation, locate, revision
+from qa.modelhub import ModelLocation, locate, require_overlay_kind, revision
 from qa.types import Answer, Hit, Passage
 
 _PUNCT_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
@@ -58,12 +56,12 @@ def load_qa_model(location: ModelLocation):
 
     base = locate(location.overlay_base) if location.overlay_base else location
     if location.overlay_base:
-        kind = json.loads((Path(location.path) / "qa_overlay.json").read_text()).get("kind")
-        if kind != "reader":
-            raise ModelLoadError(
-                f"{location.path} is a {kind} overlay, not a reader: point the profile's "
-                "[reader] model at a question-answering model."
-            )
+        require_overlay_kind(
+            location,
+            "reader",
+            "a reader",
+            "point the profile's [reader] model at a question-answering model",
+        )
     else:
         try:
             config = AutoConfig.from_pretrained(base.path)

@@ -8,16 +8,14 @@ The per-passage log-odds are kept too: they tell the user which passages argue f
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, revision
+from qa.modelhub import ModelLocation, locate, require_overlay_kind, revision
 from qa.read.reader import clip_question
 from qa.types import Hit, Passage, YesNo
 
@@ -31,12 +29,12 @@ def load_yesno_model(location: ModelLocation):
     from qa.retrieve.encoder import load_transformer
 
     if location.overlay_base:
-        kind = json.loads((Path(location.path) / OVERLAY_FILE).read_text()).get("kind")
-        if kind != "yesno":
-            raise ModelLoadError(
-                f"{location.path} is a {kind} overlay, not a yes/no classifier: point the "
-                "profile's [yesno] model at one trained by qa train yesno."
-            )
+        require_overlay_kind(
+            location,
+            "yesno",
+            "a yes/no classifier",
+            "point the profile's [reader] yesno_model at one trained by qa train yesno",
+        )
     else:
         try:
             config = AutoConfig.from_pretrained(location.path)
