@@ -303,23 +303,33 @@ def cmd_eval_bioasq(args: argparse.Namespace) -> int:
 # --- demo ---------------------------------------------------------------------------------
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def demo_index(index_dir: Path, profile, device: str = "auto"):
+    """The demo index over the bundled corpus: built on first start (or when stale), then reused."""
     from qa.corpus import read_corpus
     from qa.errors import IndexStoreError
     from qa.index.store import build_index
     from qa.pipeline import QA
 
     demo_file = Path(__file__).parent / "data" / "demo_passages.jsonl"
-    index_dir = Path(args.index)
-    profile = load_profile(args.profile)
     try:
-        qa = QA.load(index_dir, profile=profile, device=args.device)
+        return QA.load(index_dir, profile=profile, device=device)
     except IndexStoreError as exc:
         # Missing, damaged, or built with other models (say, before an upgrade): rebuild it.
         reason = "first start" if not index_dir.exists() else str(exc).split(":")[0]
         print(f"Building the demo index in {index_dir} ({reason})…", file=sys.stderr)
-        build_index(read_corpus("jsonl", [demo_file]), index_dir, profile, device=args.device)
-        qa = QA.load(index_dir, profile=profile, device=args.device)
+        build_index(read_corpus("jsonl", [demo_file]), index_dir, profile, device=device)
+        return QA.load(index_dir, profile=profile, device=device)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    qa = demo_index(Path(args.index), load_profile(args.profile), args.device)
+    if not args.questions and not args.no_serve:
+        from qa.ui import serve
+
+        print(f"Demo index ready in {time.perf_counter() - started:.1f} s.", file=sys.stderr)
+        serve(qa, host=args.host, port=args.port)
+        return 0
     questions = args.questions or list(DEMO_QUESTIONS)
     for question in questions:
         print(f"\nQ: {question}")
@@ -329,6 +339,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _print_hits(result.hits[: args.k])
         else:
             _print_hits(qa.search(question, k=args.k))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from qa.pipeline import QA
+    from qa.ui import serve
+
+    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    serve(qa, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    from qa.pipeline import QA
+
+    if (args.text is None) == (args.file is None):
+        raise QAError('Give either a text (qa annotate "…") or --file FILE, not both.')
+    if args.file is not None:
+        path = Path(args.file)
+        if not path.is_file():
+            raise QAError(f"No file {path}: give a plain-text file to annotate.")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise QAError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+    else:
+        text = args.text
+    qa = QA.load(None, profile=args.profile, device=args.device)
+    started = time.perf_counter()
+    found = qa.annotate(text)
+    elapsed = (time.perf_counter() - started) * 1000
+    if args.json:
+        print_json({**found.to_dict(), "ms": round(elapsed, 1)})
+        return 0
+    print(f"{len(found.entities)} entities, {len(found.relations)} relations ({elapsed:.0f} ms)")
+    for e in found.entities:
+        print(f"  {e.start:>6}-{e.end:<6} {e.label:9} {e.text}  ({e.score:.2f})")
+    for r in found.relations:
+        print(
+            f"  {r.head.text} ({r.head.label}) -> {r.label} -> {r.tail.text} ({r.tail.label})  ({r.score:.2f})"
+        )
     return 0
 
 
@@ -342,6 +393,11 @@ def _profile_arg(parser: argparse.ArgumentParser, default: str | None = "embedde
         help=f"profile name ({', '.join(available_profiles())}) or path to a .toml file"
         + ("" if default else " (default: the one the index was built with)"),
     )
+
+
+def _host_port_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=7860)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -500,13 +556,36 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_arg(p)
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("demo", help="build the bundled demo index if missing and ask it questions")
-    p.add_argument("questions", nargs="*", help="questions to ask (default: three examples)")
+    p = sub.add_parser(
+        "demo", help="build the bundled demo index if missing, then serve the chat UI"
+    )
+    p.add_argument(
+        "questions", nargs="*", help="answer these in the terminal instead of serving the UI"
+    )
     p.add_argument("--index", default="indexes/demo")
-    p.add_argument("-k", type=int, default=3)
+    p.add_argument("-k", type=int, default=3, help="passages printed per question (terminal)")
+    p.add_argument(
+        "--no-serve", action="store_true", help="answer three example questions and exit"
+    )
+    _host_port_args(p)
     _profile_arg(p)
     add_device_arg(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the Gradio chat UI over an index")
+    p.add_argument("--index", required=True)
+    _host_port_args(p)
+    _profile_arg(p, default=None)
+    add_device_arg(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("annotate", help="entities and relations of a text")
+    p.add_argument("text", nargs="?", help="the text (or --file)")
+    p.add_argument("--file", help="a UTF-8 text file to annotate")
+    p.add_argument("--json", action="store_true")
+    _profile_arg(p)
+    add_device_arg(p)
+    p.set_defaults(func=cmd_annotate)
     return parser
 
 

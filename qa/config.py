@@ -73,6 +73,7 @@ class Profile:
     fusion: FusionConfig = field(default_factory=FusionConfig)
     reader: dict[str, Any] = field(default_factory=dict)
     annotate: dict[str, Any] = field(default_factory=dict)  # ner_model, relations_model, top
+    ui: dict[str, Any] = field(default_factory=dict)  # concurrency, k, max_k, mode, queue_size
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,6 +141,7 @@ def profile_from_dict(data: dict[str, Any], source: str = "") -> Profile:
         device=str(data.get("device", "auto")),
         reader=dict(data.get("reader", {})),
         annotate=dict(data.get("annotate", {})),
+        ui=dict(data.get("ui", {})),
         source=source,
         **sections,
     )

@@ -78,7 +78,7 @@ class Answer:
             "passage": self.passage.to_dict(),
             "start": self.start,
             "end": self.end,
-            "entities": [asdict(e) for e in self.entities],
+            "entities": [e.to_dict() for e in self.entities],
             "support": [list(s) for s in self.support],
         }
 
@@ -91,6 +91,9 @@ class Entity:
     text: str
     score: float = 1.0
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class Relation:
@@ -99,11 +102,27 @@ class Relation:
     label: str
     score: float = 1.0
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "head": self.head.to_dict(),
+            "tail": self.tail.to_dict(),
+            "label": self.label,
+            "score": self.score,
+        }
+
 
 @dataclass(frozen=True)
 class Annotations:
+    """Entities of a text (character offsets into it) and the relations between them."""
+
     entities: tuple[Entity, ...] = ()
     relations: tuple[Relation, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entities": [e.to_dict() for e in self.entities],
+            "relations": [r.to_dict() for r in self.relations],
+        }
 
 
 @dataclass(frozen=True)
@@ -162,20 +181,6 @@ class QAResult:
             "yesno": self.yesno.to_dict() if self.yesno else None,
             "ideal_answer": self.ideal_answer,
             "hits": [h.to_dict() for h in self.hits],
-            "annotations": {
-                pid: {
-                    "entities": [asdict(e) for e in a.entities],
-                    "relations": [
-                        {
-                            "head": asdict(r.head),
-                            "tail": asdict(r.tail),
-                            "label": r.label,
-                            "score": r.score,
-                        }
-                        for r in a.relations
-                    ],
-                }
-                for pid, a in self.annotations.items()
-            },
+            "annotations": {pid: a.to_dict() for pid, a in self.annotations.items()},
             "timings": dict(self.timings),
         }
