@@ -89,3 +89,43 @@ def test_qa_marks_the_entity_inside_the_answer_span(models) -> None:
     with pytest.raises(QAError, match="Nothing to annotate"):
         qa.annotate("  ")
     assert qa.annotate(RETT).entities
+
+
+def test_qa_annotate_prints_entities_and_relations_of_a_text_or_a_file(
+    models, tmp_path, capsys
+) -> None:
+    import json
+
+    from qa.cli import main
+
+    profile = tmp_path / "annotate.toml"
+    profile.write_text(
+        f'name = "annotate"\n[embedder]\nmodel = "{models["embedder"]}"\n'
+        f'[annotate]\nner_model = "{models["ner"]}"\nrelations_model = "{models["relations"]}"\n',
+        encoding="utf-8",
+    )
+    assert main(["annotate", RETT, "--profile", str(profile), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [(e["text"], e["label"]) for e in found["entities"]] == [
+        ("Rett syndrome", "DISEASE"),
+        ("MECP2", "GENE"),
+    ]
+    for e in found["entities"]:
+        assert RETT[e["start"] : e["end"]] == e["text"]
+    assert [(r["head"]["text"], r["label"], r["tail"]["text"]) for r in found["relations"]] == [
+        ("MECP2", "gene-disease:association", "Rett syndrome")  # head and tail by family
+    ]
+    text_file = tmp_path / "passage.txt"
+    text_file.write_text(RETT, encoding="utf-8")
+    assert main(["annotate", "--file", str(text_file), "--profile", str(profile)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 entities, 1 relations")
+    assert "MECP2" in out and "gene-disease:association" in out
+    # Bad input: both or neither of text and --file, a missing file, a file that is not text.
+    assert main(["annotate", "--profile", str(profile)]) == 2
+    assert "Give either a text" in capsys.readouterr().err
+    assert main(["annotate", "--file", str(tmp_path / "none.txt"), "--profile", str(profile)]) == 2
+    assert "No file" in capsys.readouterr().err
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00bad")
+    assert main(["annotate", "--file", str(tmp_path / "bin.txt"), "--profile", str(profile)]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
