@@ -10,7 +10,8 @@ Markup is only ever built around escaped text, never inside it.
 
 One :class:`~qa.pipeline.QA` (one copy of every model) serves all users. Gradio's queue runs at
 most ``concurrency`` questions at once (``[ui] concurrency`` of the profile); the others wait
-in line and see their place in it.
+in line and see their place in it. Within those, the model work itself takes turns (see
+``ChatHandler``), while streaming and rendering overlap.
 """
 
 from __future__ import annotations
@@ -286,7 +287,11 @@ class ChatHandler:
     def __init__(self, qa, max_k: int = 50) -> None:
         self.qa = qa
         self.max_k = max_k
-        self._lock = threading.Lock()  # the annotation cache is not thread-safe
+        # Model work runs one question at a time: a fast tokenizer shared by two threads can
+        # fail ("Already borrowed") and the annotation cache is a plain dict. On a CPU torch
+        # already spreads one question over every core, so little is lost; users beyond the
+        # lock see the stage they wait at, those beyond the queue's limit their place in it.
+        self._lock = threading.Lock()
 
     def __call__(
         self, message: str, history: list[dict] | None, k: float, mode: str, qtype: str
@@ -311,9 +316,10 @@ class ChatHandler:
                 raise QAError(f"Unknown retrieval mode {mode!r}: use {', '.join(MODES)}.")
             history.append({"role": "assistant", "content": "<i>Searching…</i>"})
             yield list(history), ""
-            started = time.perf_counter()
-            hits = self.qa.search(question, k=k, mode=mode)
-            retrieve_ms = round((time.perf_counter() - started) * 1000, 2)
+            with self._lock:
+                started = time.perf_counter()
+                hits = self.qa.search(question, k=k, mode=mode)
+                retrieve_ms = round((time.perf_counter() - started) * 1000, 2)
             history[-1] = {"role": "assistant", "content": f"<i>Reading {len(hits)} passages…</i>"}
             yield list(history), ""
             if not self.qa.settings["model"]:
