@@ -47,6 +47,27 @@ def test_annotate_finds_entities_and_a_relation_within_the_sentence(models) -> N
     ] or [(r.tail.text, r.head.text) for r in found.relations] == [("Rett syndrome", "MECP2")]
 
 
+def test_entities_in_different_windows_of_a_long_passage_get_no_invented_relation(models) -> None:
+    from qa.annotate.annotator import Annotator
+
+    filler = "The cohort was followed for several years without further events. " * 160
+    text = "Rett syndrome was studied. " + filler + "MECP2 was sequenced. " + RETT
+    assert len(text) > 10_000
+    annotator = Annotator(str(models["ner"]), str(models["relations"]), device="cpu")
+    found = annotator.annotate(text)
+    genes = [e for e in found.entities if e.text == "MECP2"]
+    diseases = [e for e in found.entities if e.text == "Rett syndrome"]
+    assert len(genes) == 2 and len(diseases) == 2  # both windows were tagged
+    for e in found.entities:
+        assert text[e.start : e.end] == e.text
+    # The model relates every gene-disease pair it is shown, so any pair across sentences
+    # (and across windows) would appear: only the pair of the last sentence does.
+    last = text.rindex(RETT)
+    assert len(found.relations) == 1
+    (relation,) = found.relations
+    assert min(relation.head.start, relation.tail.start) >= last
+
+
 def test_a_passage_is_tagged_once_then_served_from_the_cache(models, monkeypatch) -> None:
     from qa.annotate.annotator import Annotator
 
