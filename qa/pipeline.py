@@ -12,11 +12,19 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.config import Profile, load_profile
 from qa.errors import QAError
 from qa.index.store import LoadedIndex, load_index
-from qa.types import Hit, Passage, QAResult
+from qa.types import Annotations, Answer, Hit, Passage, QAResult
+
+if TYPE_CHECKING:  # the models import torch; `import qa` stays light
+    from qa.annotate.annotator import Annotator
+    from qa.read.qtype import QuestionTypeClassifier
+    from qa.read.reader import Reader
+    from qa.read.yesno import YesNoClassifier
+    from qa.retrieve.encoder import SentenceEncoder
 
 MAX_QUESTION_CHARS = 2000
 QUESTION_TYPES = ("factoid", "list", "yesno", "summary")
@@ -138,7 +146,7 @@ class QA:
     # --- models, loaded on first use ----------------------------------------------------------
 
     @property
-    def reader(self):
+    def reader(self) -> Reader:
         """The extractive reader named in the profile."""
         if self._reader is None:
             from qa.read.reader import Reader
@@ -157,7 +165,7 @@ class QA:
         return self._reader
 
     @property
-    def yesno_classifier(self):
+    def yesno_classifier(self) -> YesNoClassifier:
         if self._yesno is None:
             from qa.read.yesno import YesNoClassifier
 
@@ -176,7 +184,7 @@ class QA:
         return self._yesno
 
     @property
-    def qtype_classifier(self):
+    def qtype_classifier(self) -> QuestionTypeClassifier:
         if self._qtype is None:
             from qa.read.qtype import QuestionTypeClassifier
 
@@ -190,7 +198,7 @@ class QA:
         return self._qtype
 
     @property
-    def annotator(self):
+    def annotator(self) -> Annotator:
         if self._annotator is None:
             from qa.annotate.annotator import Annotator
 
@@ -205,14 +213,14 @@ class QA:
             )
         return self._annotator
 
-    def annotate(self, text: str):
+    def annotate(self, text: str) -> Annotations:
         """Entities (chemicals, diseases, genes, species) and relations of a text."""
         if not isinstance(text, str) or not text.strip():
             raise QAError("Nothing to annotate: give a non-empty text.")
         return self.annotator.annotate(text)
 
     @property
-    def encoder(self):
+    def encoder(self) -> SentenceEncoder:
         """The query encoder of the index (or of the profile when there is no index)."""
         if self._encoder is None:
             if self.index is not None:
@@ -383,7 +391,9 @@ class QA:
             annotations=annotations,
         )
 
-    def annotate_answers(self, answers, passages):
+    def annotate_answers(
+        self, answers: Sequence[Answer], passages: Sequence[Passage]
+    ) -> tuple[list[Answer], dict[str, Annotations]]:
         """Annotations of the passages behind the top answers (or the top passages when there
         are no answers), and the answers with the entities inside their span marked."""
         import dataclasses
