@@ -85,6 +85,7 @@ def tiny_profile(model: Path, **fusion):
     data["name"] = "tiny"
     data["embedder"]["model"] = str(model)
     data["fusion"].update(fusion)
+    data["annotate"] = {}  # tests that annotate name their own (tiny) models
     return profile_from_dict(data, source="tests")
 
 
