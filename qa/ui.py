@@ -309,7 +309,10 @@ class ChatHandler:
                     f"The question has {len(question):,} characters; ask in at most "
                     f"{MAX_QUESTION_CHARS:,} (one question, not a document)."
                 )
-            k = int(k)
+            try:
+                k = int(k)
+            except (TypeError, ValueError):
+                raise QAError(f"k must be a whole number of passages, not {k!r}.") from None
             if not 1 <= k <= self.max_k:
                 raise QAError(f"k must be between 1 and {self.max_k}.")
             if mode not in MODES:

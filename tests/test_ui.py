@@ -171,6 +171,8 @@ def test_the_handler_escapes_questions_and_reports_bad_input(sample_qa) -> None:
     history, _ = list(handler("<b>bold</b> question?", [], 0, "hybrid", "auto"))[-1]
     assert history[0]["content"] == "&lt;b&gt;bold&lt;/b&gt; question?"
     assert "k must be between 1 and 20" in history[-1]["content"]
+    history, _ = list(handler("Which gene?", [], "ten", "hybrid", "auto"))[-1]
+    assert "k must be a whole number" in history[-1]["content"]
     history, _ = list(handler("x" * 5000, [], 3, "hybrid", "auto"))[-1]
     assert "qa-error" in history[-1]["content"] and "at most 2,000" in history[-1]["content"]
     # An empty question changes nothing and keeps what was typed.
