@@ -61,9 +61,10 @@ def main() -> None:
         qa.reader.read(q.body, h, top_k=5)
     reader_seconds = time.perf_counter() - started
 
-    given, predicted, stages = [], [], {}
+    given, predicted, stages, results = [], [], {}, []
     for q in questions:
         result = qa.ask(q.body, qtype=q.type, k=args.k, annotate=False)
+        results.append(result)
         given.append(result.timings["total_ms"])
         for stage, ms in result.timings.items():
             stages.setdefault(stage, []).append(ms)
@@ -72,8 +73,7 @@ def main() -> None:
     annotate = []
     if qa.annotate_settings["ner_model"]:
         qa.annotator.annotate(warm)
-        for q in questions:
-            result = qa.ask(q.body, qtype=q.type, k=args.k, annotate=False)
+        for result in results:  # the answers above, annotated the way QA.answer does
             qa.annotator.clear()
             started = time.perf_counter()
             qa.annotate_answers(result.answers, [h.passage for h in result.hits])

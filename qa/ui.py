@@ -1,6 +1,6 @@
 """The Gradio chat: ask a question, see the answers, the evidence, its entities and relations.
 
-``build_app(qa)`` makes the Blocks app; ``serve(qa)`` runs it. The rendering functions
+``build_app(qa)`` makes the Blocks app; ``serve(qa)`` runs it until Ctrl+C. The rendering functions
 (``render_reply`` and the pieces it is made of) are plain functions from the pipeline's
 dataclasses to HTML, so they are tested without a browser.
 
@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from qa.errors import QAError
-from qa.pipeline import MAX_QUESTION_CHARS
+from qa.pipeline import MAX_QUESTION_CHARS, add_retrieval_time
 from qa.types import Annotations, Answer, Entity, Hit, QAResult
 
 # [ui] settings of a profile and their defaults.
@@ -252,7 +252,7 @@ def error_html(message: str) -> str:
 
 def ui_settings(qa) -> dict[str, Any]:
     """The profile's [ui] settings over the defaults; unknown names are refused."""
-    given = dict(getattr(qa.profile, "ui", {}) or {})
+    given = qa.profile.ui
     unknown = sorted(set(given) - set(UI_DEFAULTS))
     if unknown:
         raise QAError(
@@ -322,7 +322,7 @@ class ChatHandler:
             with self._lock:
                 started = time.perf_counter()
                 hits = self.qa.search(question, k=k, mode=mode)
-                retrieve_ms = round((time.perf_counter() - started) * 1000, 2)
+                retrieve_ms = (time.perf_counter() - started) * 1000
             history[-1] = {"role": "assistant", "content": f"<i>Reading {len(hits)} passages…</i>"}
             yield list(history), ""
             if not self.qa.settings["model"]:
@@ -333,8 +333,7 @@ class ChatHandler:
                     result = self.qa.answer(
                         question, hits, qtype=None if qtype == "auto" else qtype, ranked=True
                     )
-            result.timings = {"retrieve_ms": retrieve_ms, **result.timings}
-            result.timings["total_ms"] = round(sum(result.timings.values()), 2)
+            add_retrieval_time(result, retrieve_ms)
             history[-1] = {"role": "assistant", "content": render_reply(result)}
         except QAError as exc:
             if history and history[-1]["role"] == "assistant":
@@ -396,15 +395,8 @@ def build_app(qa, title: str = "Biomedical question answering"):
     return app
 
 
-def serve(
-    qa,
-    host: str = "127.0.0.1",
-    port: int = 7860,
-    *,
-    block: bool = True,
-    quiet: bool = False,
-):
-    """Warm the models, build the app and launch it; returns the app and its URL."""
+def serve(qa, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Warm the models, launch the app, print its URL, and serve until Ctrl+C."""
     seconds = warm_up(qa)
     app = build_app(qa)
     _, url, _ = app.launch(
@@ -417,12 +409,9 @@ def serve(
         css=CSS,
     )
     url = url or f"http://{host}:{port}/"
-    if not quiet:
-        print(f"Models ready in {seconds:.1f} s. Serving the QA chat at {url}", flush=True)
-        print("Press Ctrl+C to stop.", flush=True)
-    if block:
-        try:
-            app.block_thread()
-        except KeyboardInterrupt:
-            app.close()
-    return app, url
+    print(f"Models ready in {seconds:.1f} s. Serving the QA chat at {url}", flush=True)
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        app.block_thread()
+    except KeyboardInterrupt:
+        app.close()

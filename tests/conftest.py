@@ -110,3 +110,44 @@ def sample_passages():
     from qa.types import Passage
 
     return [Passage(id=i, text=t, pmid=m, meta={"source": "test"}) for i, t, m in SAMPLE_PASSAGES]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_served(argv: list[str], timeout: float = 180):
+    """Start `qa ARGV` (serve or demo) in its own process and read its output until it prints
+    the URL it serves; returns (process, URL, output so far)."""
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("qa")), *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines, deadline = [], time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "Serving the QA chat at " in line:
+            return proc, line.split("Serving the QA chat at ")[1].strip(), "".join(lines)
+    proc.kill()
+    pytest.fail(f"qa {argv[0]} printed no URL:\n" + "".join(lines[-30:]))
+
+
+def stop_served(proc) -> None:
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()

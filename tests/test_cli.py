@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -262,37 +258,18 @@ def test_eval_bioasq_needs_an_index_or_gold_snippets(tmp_path, capsys) -> None:
     assert "one of the arguments --index --snippets is required" in capsys.readouterr().err
 
 
-def _serve_until_ready(argv: list[str], timeout: float = 180) -> tuple[subprocess.Popen, str, str]:
-    """Start `qa ...` and read its output until it prints the URL it serves."""
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("qa")), *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines, deadline = [], time.time() + timeout
-    while time.time() < deadline and proc.poll() is None:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if "Serving the QA chat at " in line:
-            return proc, line.split("Serving the QA chat at ")[1].strip(), "".join(lines)
-    proc.kill()
-    raise AssertionError("no URL printed:\n" + "".join(lines[-30:]))
-
-
 def test_demo_without_questions_serves_the_ui_and_reuses_its_index(
     tmp_path, tiny_profile_file
 ) -> None:
-    import socket
     import urllib.request
+
+    from .conftest import free_port, start_served, stop_served
 
     index = tmp_path / "demo"
     for start in ("first", "second"):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         argv = ["demo", "--index", str(index), "--profile", str(tiny_profile_file)]
-        proc, url, output = _serve_until_ready([*argv, "--port", str(port), "--device", "cpu"])
+        proc, url, output = start_served([*argv, "--port", str(port), "--device", "cpu"])
         try:
             assert url.startswith(f"http://127.0.0.1:{port}")
             assert ("Building the demo index" in output) == (start == "first")
@@ -300,5 +277,4 @@ def test_demo_without_questions_serves_the_ui_and_reuses_its_index(
                 assert page.status == 200
                 assert "Biomedical question answering" in page.read().decode("utf-8")
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_served(proc)

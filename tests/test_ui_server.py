@@ -12,10 +12,7 @@ import html
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +23,7 @@ from qa.config import load_profile
 from qa.corpus import read_corpus
 from qa.index.store import build_index
 from qa.pipeline import QA
+from tests.conftest import free_port, start_served, stop_served
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -33,12 +31,6 @@ BATCH = "bioasq/Teddy-XiongGZ__MIRAGE/rawdata__bioasq__Task10BGoldenEnriched__10
 DEMO = Path(__file__).resolve().parents[1] / "qa" / "data" / "demo_passages.jsonl"
 CHROMIUM = "/usr/bin/chromium"
 SCRIPT_QUESTION = "Why must drug information databases escape HTML before showing it?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -67,30 +59,10 @@ def index_dir(tmp_path_factory, shared_file, questions):
 @pytest.fixture(scope="module")
 def server(index_dir):
     """`qa serve` in a subprocess; yields its URL once it prints it."""
-    port = free_port()
-    qa_bin = Path(sys.executable).with_name("qa")
-    proc = subprocess.Popen(
-        [str(qa_bin), "serve", "--index", str(index_dir), "--port", str(port), "--device", "cpu"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url, lines, deadline = None, [], time.time() + 180
-    while time.time() < deadline and proc.poll() is None:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if "Serving the QA chat at " in line:
-            url = line.split("Serving the QA chat at ")[1].strip()
-            break
-    if url is None:
-        proc.kill()
-        pytest.fail("qa serve did not start:\n" + "".join(lines[-30:]))
+    argv = ["serve", "--index", str(index_dir), "--port", str(free_port()), "--device", "cpu"]
+    proc, url, _ = start_served(argv)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_served(proc)
 
 
 @pytest.fixture(scope="module")

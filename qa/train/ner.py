@@ -48,6 +48,7 @@ from qa.train.common import (
     Optimisation,
     length_grouped_batches,
     save_overlay,
+    total_steps,
 )
 
 
@@ -232,10 +233,7 @@ def train_ner(
     visible_table = visible_table.to(dev_device)
     rng = random.Random(seed)
     lengths = [len(w["input_ids"]) for w in features]
-    steps_per_epoch = (len(features) + batch_size - 1) // batch_size
-    total = epochs * steps_per_epoch
-    if max_steps is not None:
-        total = min(total, max_steps)
+    total = total_steps(len(features), batch_size, epochs, max_steps)
     opt = Optimisation(model, lr=lr, total_steps=total, device=dev_device, frozen=frozen)
     pad_id = tokenizer.pad_token_id or 0
     history: list[dict] = []
