@@ -140,8 +140,7 @@ def test_yesno_training_lowers_the_loss_and_the_model_reloads_with_its_labels(ti
         Passage("b", "Disease 1 is not related to mutations in CFTR."),
     ]
     verdict = classifier.classify("Is disease 0 caused by MECP2?", passages)
-    assert verdict.label in {"yes", "no"}
-    assert 0.0 <= verdict.probability <= 1.0
+    assert verdict.label == "yes" and verdict.probability > 0.5
     assert [pid for pid, _ in verdict.evidence] == ["a", "b"]
     # The question's log-odds is the mean of the passages' own.
     mean = sum(o for _, o in verdict.evidence) / 2
@@ -159,7 +158,7 @@ def test_the_yesno_classifier_learns_the_training_questions(tiny_yesno) -> None:
     gold = out.parent / "yn_golden.json"
     metrics = yesno_dev_metrics(classifier, load_golden([gold]))
     assert metrics["questions"] == len(GENES)
-    assert metrics["accuracy"] >= 0.75
+    assert metrics["accuracy"] == 1.0  # the questions it was trained on
 
 
 def test_a_reader_is_not_taken_for_a_yesno_classifier(tiny_reader, tiny_model) -> None:
@@ -256,8 +255,9 @@ def test_qa_answers_each_question_type_from_given_passages(
     assert len(listed.answers) == 10  # a wide delta keeps list_max_items of them
 
     yesno = qa.answer("Is Rett syndrome caused by MECP2?", passages, qtype="yesno", ideal=True)
-    assert yesno.exact_answer() in {"yes", "no"}
-    assert yesno.ideal_answer.startswith(("Yes.", "No."))
+    label = yesno.exact_answer()
+    assert label == yesno.yesno.label and label in {"yes", "no"}
+    assert yesno.ideal_answer.startswith({"yes": "Yes. ", "no": "No. "}[label])
     assert set(yesno.timings) == {"yesno_ms", "summary_ms"}
 
     summary = qa.answer("What causes Rett syndrome?", passages, qtype="summary")
@@ -266,7 +266,7 @@ def test_qa_answers_each_question_type_from_given_passages(
     predicted = qa.answer("Is MECP2 mutated in Rett syndrome?", passages)
     assert predicted.qtype == "yesno" and predicted.qtype_source == "predicted"
     assert "qtype_ms" in predicted.timings
-    assert json.loads(json.dumps(predicted.to_dict()))["exact_answer"] in {"yes", "no"}
+    assert json.loads(json.dumps(predicted.to_dict()))["exact_answer"] == predicted.yesno.label
 
 
 def test_bad_questions_and_types_get_clear_errors(

@@ -75,36 +75,26 @@ def answer_passages(
     texts = [h.passage for h in hits]
     timings: dict[str, float] = {}
     qtype, source, probability = question_type(question, qtype, models, timings)
-    answers: list[Answer] = []
-    yesno = None
+    result = QAResult(
+        question, qtype, [], list(hits), timings, qtype_source=source, qtype_probability=probability
+    )
     if qtype in ("factoid", "list"):
         with timed(timings, "read_ms"):
-            answers = read_spans(question, texts, qtype, models.reader, reader, ranked)
+            result.answers = read_spans(question, texts, qtype, models.reader, reader, ranked)
     elif qtype == "yesno":
         with timed(timings, "yesno_ms"):
-            yesno = models.yesno.classify(question, texts)
-    summary = ""
+            result.yesno = models.yesno.classify(question, texts)
     if qtype == "summary" or ideal:
         with timed(timings, "summary_ms"):
-            summary = write_ideal(question, texts, models.encoder, reader, answers, yesno)
-    annotations: dict[str, Annotations] = {}
+            result.ideal_answer = write_ideal(
+                question, texts, models.encoder, reader, result.answers, result.yesno
+            )
     if annotate is not None:
         with timed(timings, "annotate_ms"):
-            answers, annotations = annotate_answers(
-                models.annotator, answers, texts, annotate.passages
+            result.answers, result.annotations = annotate_answers(
+                models.annotator, result.answers, texts, annotate.passages
             )
-    return QAResult(
-        question=question,
-        qtype=qtype,
-        answers=answers,
-        hits=list(hits),
-        timings=timings,
-        yesno=yesno,
-        ideal_answer=summary,
-        qtype_source=source,
-        qtype_probability=probability,
-        annotations=annotations,
-    )
+    return result
 
 
 def question_type(
