@@ -21,8 +21,9 @@ DEMO_QUESTIONS = (
 )
 
 
-def load_demo(index_dir: Path, profile: Profile, device: str = "auto") -> QA:
+def load_demo(index_dir: str | Path, profile: Profile, device: str = "auto") -> QA:
     """The demo index over the bundled corpus: built on first start (or when stale), then reused."""
+    index_dir = Path(index_dir)
     from qa.corpus import read_corpus
     from qa.errors import IndexStoreError
     from qa.index.store import build_index

@@ -177,3 +177,22 @@ def test_unknown_profile_keys_are_refused_with_the_known_ones(tmp_path) -> None:
     path.write_text('colour = "red"\n[embedder]\nmodel = "x"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown setting\\(s\\) colour at the top"):
         QA.load(None, profile=path)
+
+
+def test_the_demo_index_is_built_on_first_start_and_then_reused(
+    tmp_path, tiny_model, capsys
+) -> None:
+    from qa.demo import DEMO_CORPUS, DEMO_QUESTIONS, load_demo
+
+    profile = load_profile(write_profile(tmp_path / "demo.toml", tiny_model))
+    first = load_demo(tmp_path / "demo", profile, device="cpu")
+    assert (
+        f"Building the demo index in {tmp_path / 'demo'} (first start)" in capsys.readouterr().err
+    )
+    again = load_demo(tmp_path / "demo", profile, device="cpu")
+    assert "Building" not in capsys.readouterr().err
+    lines = DEMO_CORPUS.read_text(encoding="utf-8").splitlines()
+    assert len(first.index.passages) == len(again.index.passages) == len(lines)
+    for question in DEMO_QUESTIONS:  # no reader in this profile: the passages it found
+        result = again.ask(question, k=3)
+        assert (result.qtype, len(result.hits)) == ("passages", 3)
