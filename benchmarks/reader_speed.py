@@ -26,6 +26,7 @@ import torch
 
 from qa.corpus.bioasq import load_golden
 from qa.pipeline import QA
+from qa.read.answering import annotate_answers
 
 DEFAULT_QUESTIONS = str(
     Path(__file__).resolve().parents[2] / "shared/data/bioasq/*/*10B[1-6]_golden.json"
@@ -58,7 +59,7 @@ def main() -> None:
     passages = sum(len(h) for h in hits)
     started = time.perf_counter()
     for q, h in zip(questions, hits):
-        qa.reader.read(q.body, h, top_k=5)
+        qa.components.reader.read(q.body, h, top_k=5)
     reader_seconds = time.perf_counter() - started
 
     given, predicted, stages, results = [], [], {}, []
@@ -71,16 +72,17 @@ def main() -> None:
         predicted.append(qa.ask(q.body, k=args.k, annotate=False).timings["total_ms"])
 
     annotate = []
-    if qa.annotate_settings["ner_model"]:
-        qa.annotator.annotate(warm)
+    if qa.profile.annotate.ner_model:
+        qa.components.annotator.annotate(warm)
         for result in results:  # the answers above, annotated the way QA.answer does
-            qa.annotator.clear()
+            qa.components.annotator.clear()
             started = time.perf_counter()
-            qa.annotate_answers(result.answers, [h.passage for h in result.hits])
+            texts, top = [h.passage for h in result.hits], qa.profile.annotate.passages
+            annotate_answers(qa.components.annotator, result.answers, texts, top)
             annotate.append((time.perf_counter() - started) * 1000)
 
     report = {
-        "device": qa.reader.device,
+        "device": qa.components.reader.device,
         "cpu": platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads(),
         "questions": len(questions),
@@ -96,7 +98,7 @@ def main() -> None:
         "annotate_top3_ms": (
             {"p50": percentile(annotate, 50), "p95": percentile(annotate, 95)} if annotate else None
         ),
-        "reader": qa.settings["model"],
+        "reader": qa.profile.reader.model,
     }
     print(json.dumps(report, indent=2 if not args.json else None))
 

@@ -35,7 +35,7 @@ def main() -> None:
     questions = [q for q in load_golden(files) if q.type == "list" and q.snippets]
     qa = QA.load(None, profile=args.profile, device=args.device)
     candidates = {
-        q.id: qa.reader.read(q.body, gold_snippet_passages(q), top_k=30)
+        q.id: qa.components.reader.read(q.body, gold_snippet_passages(q), top_k=30)
         for q in tqdm(questions, desc="Reading list questions", unit="q")
     }
     gold = [q.raw for q in questions]

@@ -8,11 +8,12 @@ parameters) is copied into the index manifest, so a loaded index can be checked 
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from qa.errors import ConfigError
+from qa.types import RETRIEVAL_MODES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,33 +64,97 @@ class FusionConfig:
 
 
 @dataclass(frozen=True)
+class ReaderConfig:
+    """[reader]: the answer models and how they read; an empty ``model`` means retrieval only."""
+
+    model: str = ""
+    max_seq_length: int = 384
+    doc_stride: int = 128
+    max_answer_length: int = 30
+    answer_temperature: float = 1.0  # merging one answer's spans: T * logsumexp(score / T)
+    rank_prior: float = 0.0  # factoid spans of retrieved passage r lose rank_prior * ln(r)
+    factoid_answers: int = 5  # BioASQ reads at most five
+    list_delta: float = 2.0
+    list_max_items: int = 10
+    list_split: bool = True  # cut "A, B and C" into three items
+    yesno_model: str = ""
+    yesno_threshold: float = 0.5
+    yesno_passages: int = 10
+    qtype_model: str = ""
+    summary_sentences: int = 3
+    summary_passages: int = 5
+
+
+@dataclass(frozen=True)
+class AnnotateConfig:
+    """[annotate]: the entity and relation models, and how many answer passages they tag."""
+
+    ner_model: str = ""
+    relations_model: str = ""
+    passages: int = 3
+
+
+@dataclass(frozen=True)
+class UIConfig:
+    """[ui]: questions answered at once, the queue behind them, and the chat's first choices."""
+
+    concurrency: int = 2
+    k: int = 10
+    max_k: int = 50
+    mode: str = "hybrid"
+    queue_size: int = 64
+
+
+@dataclass(frozen=True)
 class Profile:
+    """Every model and parameter of a run. The device is not part of it: the same profile (and
+    an index built with it) runs on a GPU or a CPU, chosen per run with ``--device``."""
+
     name: str
     embedder: EmbedderConfig
     description: str = ""
-    device: str = "auto"
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
-    reader: dict[str, Any] = field(default_factory=dict)
-    annotate: dict[str, Any] = field(default_factory=dict)  # ner_model, relations_model, top
-    ui: dict[str, Any] = field(default_factory=dict)  # concurrency, k, max_k, mode, queue_size
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
+    annotate: AnnotateConfig = field(default_factory=AnnotateConfig)
+    ui: UIConfig = field(default_factory=UIConfig)
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain dicts all the way down: what an index manifest stores."""
         return asdict(self)
 
 
-_SECTIONS = {
+_SECTIONS: dict[str, type] = {
     "embedder": EmbedderConfig,
     "chunking": ChunkingConfig,
     "index": IndexConfig,
     "fusion": FusionConfig,
+    "reader": ReaderConfig,
+    "annotate": AnnotateConfig,
+    "ui": UIConfig,
 }
-_CHOICES = {
-    ("index", "faiss"): {"flat", "hnsw", "ivfpq"},
-    ("fusion", "method"): {"rrf", "weighted"},
-    ("index", "bm25_stopwords"): {"en", "en_plus"},
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("index", "faiss"): ("flat", "hnsw", "ivfpq"),
+    ("fusion", "method"): ("rrf", "weighted"),
+    ("index", "bm25_stopwords"): ("en", "en_plus"),
+    ("ui", "mode"): RETRIEVAL_MODES,
+}
+_MINIMUM = {("ui", "concurrency"): 1}
+_TOP_LEVEL = ("name", "description", "source")
+# Profiles and index manifests written before the device left the profile carry
+# ``device = "auto"``; it was never read, and is still ignored.
+_IGNORED = ("device",)
+# A field's type -> (does a value fit, how the error names it). bool is not an int here.
+_TYPES: dict[str, tuple[Any, str]] = {
+    "str": (lambda v: isinstance(v, str), "str (text in quotes)"),
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "int (a whole number)"),
+    "float": (
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "float (a number)",
+    ),
+    "bool": (lambda v: isinstance(v, bool), "bool (true or false)"),
 }
 
 
@@ -116,35 +181,64 @@ def load_profile(name_or_path: str | Path | None = None) -> Profile:
 
 
 def profile_from_dict(data: dict[str, Any], source: str = "") -> Profile:
+    """A checked profile from a TOML file's tables or a manifest's dict (missing keys default).
+
+    Every value is checked once, here: unknown keys, wrong types and values outside the allowed
+    choices raise a :class:`ConfigError` that names the file, the ``[section] key``, what was
+    expected and the allowed values.
+    """
     where = source or "profile"
-    if "embedder" not in data or "model" not in data.get("embedder", {}):
+    if "model" not in data.get("embedder", {}):
         raise ConfigError(f"{where}: [embedder] model = ... is required.")
-    sections: dict[str, Any] = {}
-    for key, cls in _SECTIONS.items():
-        values = dict(data.get(key, {}))
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown setting(s) {', '.join(unknown)} in [{key}]; "
-                f"known: {', '.join(sorted(known))}."
-            )
-        for (section, option), allowed in _CHOICES.items():
-            if section == key and option in values and values[option] not in allowed:
-                raise ConfigError(
-                    f"{where}: [{key}] {option} = {values[option]!r}; use one of {sorted(allowed)}."
-                )
-        sections[key] = cls(**values)
+    unknown = sorted(set(data) - set(_SECTIONS) - set(_TOP_LEVEL) - set(_IGNORED))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting(s) {', '.join(unknown)} at the top of the profile; "
+            f"known: {', '.join(sorted((*_TOP_LEVEL, *_SECTIONS)))}."
+        )
+    sections = {key: _section(where, key, cls, data.get(key, {})) for key, cls in _SECTIONS.items()}
+    name, description = (_value(where, "", key, "str", data.get(key, "")) for key in _TOP_LEVEL[:2])
     return Profile(
-        name=str(data.get("name") or Path(source).stem or "custom"),
-        description=str(data.get("description", "")),
-        device=str(data.get("device", "auto")),
-        reader=dict(data.get("reader", {})),
-        annotate=dict(data.get("annotate", {})),
-        ui=dict(data.get("ui", {})),
+        name=name or Path(source).stem or "custom",
+        description=description,
         source=source,
         **sections,
     )
+
+
+def _section(where: str, key: str, cls: type, values: Any) -> Any:
+    """One [section] as its dataclass, every value checked against the field's type."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: [{key}] must be a table of settings, not {values!r}.")
+    known = {f.name: f.type for f in fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting(s) {', '.join(unknown)} in [{key}]; "
+            f"known: {', '.join(sorted(known))}."
+        )
+    for option, value in values.items():
+        _value(where, key, option, str(known[option]), value)
+    return cls(**values)
+
+
+def _value(where: str, section: str, option: str, kind: str, value: Any) -> Any:
+    """``value`` when it has the field's type, lies among its choices and above its minimum."""
+    label = f"[{section}] {option}" if section else option
+    allowed = _CHOICES.get((section, option))
+    choices = f"; use one of {list(allowed)}" if allowed else ""
+    fits, expected = _TYPES[kind]
+    if not fits(value):
+        raise ConfigError(
+            f"{where}: {label} = {value!r} is of type {type(value).__name__}; expected {expected}"
+            f"{choices}."
+        )
+    if allowed and value not in allowed:
+        raise ConfigError(f"{where}: {label} = {value!r} is not allowed{choices}.")
+    minimum = _MINIMUM.get((section, option))
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{where}: {label} = {value!r}; it must be at least {minimum}.")
+    return value
 
 
 def resolve_device(device: str = "auto") -> str:

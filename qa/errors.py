@@ -24,4 +24,5 @@ class ModelLoadError(QAError):
 
 
 class ConfigError(QAError):
-    """A profile file is missing or malformed."""
+    """A profile is missing or malformed; the message names the file, the ``[section] key``,
+    the type it expects and the allowed values."""

@@ -2,8 +2,9 @@
 
 The CLI, the UI and the evaluation script are thin shells over this class; nothing they do is
 missing here. ``ask`` retrieves then answers; ``answer`` reads passages the caller already has
-(BioASQ phase B gives gold snippets). Every model is loaded on first use and then shared, so a
-server that only searches never loads the reader.
+(BioASQ phase B gives gold snippets). The models are built by :class:`~qa.components.Components`
+on first use and then shared, so a server that only searches never loads the reader; the
+answering of each question type lives beside the readers, in :mod:`qa.read.answering`.
 """
 
 from __future__ import annotations
@@ -12,44 +13,17 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from qa.components import Components
 from qa.config import Profile, load_profile
 from qa.errors import QAError
 from qa.index.store import LoadedIndex, load_index
-from qa.types import Annotations, Answer, Hit, Passage, QAResult
-
-if TYPE_CHECKING:  # the models import torch; `import qa` stays light
-    from qa.annotate.annotator import Annotator
-    from qa.read.qtype import QuestionTypeClassifier
-    from qa.read.reader import Reader
-    from qa.read.yesno import YesNoClassifier
-    from qa.retrieve.encoder import SentenceEncoder
+from qa.read.answering import answer_passages
+from qa.types import Annotations, Hit, Passage, QAResult
 
 MAX_QUESTION_CHARS = 2000
-QUESTION_TYPES = ("factoid", "list", "yesno", "summary")
-
-# [reader] settings of a profile and their defaults.
-READER_DEFAULTS = {
-    "model": "",
-    "max_seq_length": 384,
-    "doc_stride": 128,
-    "max_answer_length": 30,
-    "answer_temperature": 1.0,  # merging one answer's spans: T * logsumexp(score / T)
-    "rank_prior": 0.0,  # factoid spans of retrieved passage r lose rank_prior * ln(r)
-    "factoid_answers": 5,  # BioASQ reads at most five
-    "list_delta": 2.0,
-    "list_max_items": 10,
-    "list_split": True,  # cut "A, B and C" into three items
-    "yesno_model": "",
-    "yesno_threshold": 0.5,
-    "yesno_passages": 10,
-    "qtype_model": "",
-    "summary_sentences": 3,
-    "summary_passages": 5,
-}
-# [annotate] settings of a profile and their defaults.
-ANNOTATE_DEFAULTS = {"ner_model": "", "relations_model": "", "passages": 3}
+WARM_UP_QUESTION = "Which gene is mutated in cystic fibrosis?"
+WARM_UP_PASSAGE = Passage("warm-up", "Cystic fibrosis is caused by mutations in the CFTR gene.")
 
 
 def clean_question(question: str) -> str:
@@ -101,7 +75,13 @@ def _ms(started: float) -> float:
 
 
 class QA:
-    """``QA.load(index_dir)`` then ``ask(question)``; ``QA.load(None)`` reads given passages."""
+    """``QA.load(index_dir)`` then ``ask(question)``; ``QA.load(None)`` reads given passages.
+
+    The profile's typed sections are ``qa.profile.reader``, ``.annotate`` and ``.ui``; the
+    models are ``qa.components.reader``, ``.yesno``, ``.qtype``, ``.encoder``, ``.annotator``.
+    A profile without a [reader] model is a retrieval profile: ``ask`` and ``answer`` return
+    the passages (qtype "passages") and no answers.
+    """
 
     def __init__(
         self, index: LoadedIndex | None, profile: Profile | None = None, device: str = "auto"
@@ -109,27 +89,10 @@ class QA:
         if index is None and profile is None:
             raise QAError("QA needs an index or a profile.")
         self.index = index
-        self._profile = profile or index.profile  # type: ignore[union-attr]
+        self.profile: Profile = profile or index.profile  # type: ignore[union-attr]
         self.device = device
-        unknown = sorted(set(self._profile.reader) - set(READER_DEFAULTS))
-        if unknown:
-            raise QAError(
-                f"Profile {self._profile.name}: unknown [reader] setting(s) {', '.join(unknown)}; "
-                f"the settings are {', '.join(READER_DEFAULTS)}."
-            )
-        self.settings = {**READER_DEFAULTS, **self._profile.reader}
-        unknown = sorted(set(self._profile.annotate) - set(ANNOTATE_DEFAULTS))
-        if unknown:
-            raise QAError(
-                f"Profile {self._profile.name}: unknown [annotate] setting(s) "
-                f"{', '.join(unknown)}; the settings are {', '.join(ANNOTATE_DEFAULTS)}."
-            )
-        self.annotate_settings = {**ANNOTATE_DEFAULTS, **self._profile.annotate}
-        self._annotator = None
-        self._reader = None
-        self._yesno = None
-        self._qtype = None
-        self._encoder = None
+        encoder = index.dense.encoder if index is not None else None
+        self.components = Components(self.profile, device=device, encoder=encoder)
 
     @classmethod
     def load(
@@ -147,105 +110,24 @@ class QA:
             profile = current_profile_of(index_dir)
         return cls(load_index(index_dir, profile, device=device), device=device)
 
-    @property
-    def profile(self) -> Profile:
-        return self._profile
+    def warm_up(self) -> float:
+        """Load every model the profile names and answer one small question, so the first user
+        does not wait for them; returns the seconds it took."""
+        started = time.perf_counter()
+        self.components.warm_up()
+        if self.index is not None:
+            self.ask(WARM_UP_QUESTION, qtype="factoid", k=2)
+        else:
+            self.answer(WARM_UP_QUESTION, [WARM_UP_PASSAGE], qtype="factoid")
+        return time.perf_counter() - started
 
-    # --- models, loaded on first use ----------------------------------------------------------
-
-    @property
-    def reader(self) -> Reader:
-        """The extractive reader named in the profile."""
-        if self._reader is None:
-            from qa.read.reader import Reader
-
-            spec = self.settings["model"]
-            if not spec:
-                raise QAError(f"Profile {self.profile.name} names no [reader] model.")
-            self._reader = Reader(
-                spec,
-                device=self.device,
-                max_seq_length=self.settings["max_seq_length"],
-                doc_stride=self.settings["doc_stride"],
-                max_answer_length=self.settings["max_answer_length"],
-                temperature=self.settings["answer_temperature"],
-            )
-        return self._reader
-
-    @property
-    def yesno_classifier(self) -> YesNoClassifier:
-        if self._yesno is None:
-            from qa.read.yesno import YesNoClassifier
-
-            spec = self.settings["yesno_model"]
-            if not spec:
-                raise QAError(
-                    f"Profile {self.profile.name} names no [reader] yesno_model: train one with "
-                    "qa train yesno and name it in the profile."
-                )
-            self._yesno = YesNoClassifier(
-                spec,
-                device=self.device,
-                max_passages=self.settings["yesno_passages"],
-                threshold=self.settings["yesno_threshold"],
-            )
-        return self._yesno
-
-    @property
-    def qtype_classifier(self) -> QuestionTypeClassifier:
-        if self._qtype is None:
-            from qa.read.qtype import QuestionTypeClassifier
-
-            spec = self.settings["qtype_model"]
-            if not spec:
-                raise QAError(
-                    f"Profile {self.profile.name} names no [reader] qtype_model: pass the "
-                    "question type (factoid, list, yesno, summary) or train one with qa train qtype."
-                )
-            self._qtype = QuestionTypeClassifier(spec)
-        return self._qtype
-
-    @property
-    def annotator(self) -> Annotator:
-        if self._annotator is None:
-            from qa.annotate.annotator import Annotator
-
-            spec = self.annotate_settings["ner_model"]
-            if not spec:
-                raise QAError(
-                    f"Profile {self.profile.name} names no [annotate] ner_model: train one with "
-                    "qa train ner and name it in the profile."
-                )
-            self._annotator = Annotator(
-                spec, self.annotate_settings["relations_model"], device=self.device
-            )
-        return self._annotator
+    # --- the verbs --------------------------------------------------------------------------
 
     def annotate(self, text: str) -> Annotations:
         """Entities (chemicals, diseases, genes, species) and relations of a text."""
         if not isinstance(text, str) or not text.strip():
             raise QAError("Nothing to annotate: give a non-empty text.")
-        return self.annotator.annotate(text)
-
-    @property
-    def encoder(self) -> SentenceEncoder:
-        """The query encoder of the index (or of the profile when there is no index)."""
-        if self._encoder is None:
-            if self.index is not None:
-                self._encoder = self.index.dense.encoder
-            else:
-                from qa.retrieve.encoder import SentenceEncoder
-
-                cfg = self.profile.embedder
-                self._encoder = SentenceEncoder(
-                    cfg.model,
-                    device=self.device,
-                    max_seq_length=cfg.max_seq_length,
-                    pooling=cfg.pooling,
-                )
-        return self._encoder
-
-    # --- the verbs --------------------------------------------------------------------------
+        return self.components.annotator.annotate(text)
 
     def search(self, question: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
         return self._index().retriever(mode).search(clean_question(question), k)
@@ -257,7 +139,7 @@ class QA:
 
     def question_type(self, question: str) -> tuple[str, float]:
         """The predicted type of a question and its probability."""
-        return self.qtype_classifier.predict(clean_question(question))
+        return self.components.qtype.predict(clean_question(question))
 
     def ask(
         self,
@@ -326,95 +208,22 @@ class QA:
         the top answers (or the top passages of a yes/no or summary question) and marks the
         entities inside each answer span.
         """
-        from qa.read.reader import select_list
-
         question = clean_question(question)
         hits = [h if isinstance(h, Hit) else Hit(h, 0.0) for h in passages]
-        texts = [h.passage for h in hits]
-        timings: dict[str, float] = {}
-        source, probability = "given", None
-        if qtype is None:
-            started = time.perf_counter()
-            qtype, probability = self.qtype_classifier.predict(question)
-            source = "predicted"
-            timings["qtype_ms"] = _ms(started)
-        elif qtype not in QUESTION_TYPES:
-            raise QAError(
-                f"Unknown question type {qtype!r}: use {', '.join(QUESTION_TYPES)} (or none to "
-                "have it predicted)."
-            )
-        answers, yesno = [], None
-        s = self.settings
-        if qtype in ("factoid", "list"):
-            started = time.perf_counter()
-            if qtype == "factoid":
-                prior = s["rank_prior"] if ranked else 0.0
-                answers = self.reader.read(
-                    question, texts, top_k=s["factoid_answers"], rank_prior=prior
-                )
-            else:
-                candidates = self.reader.read(question, texts, top_k=max(20, s["list_max_items"]))
-                answers = select_list(
-                    candidates, s["list_delta"], s["list_max_items"], s["list_split"]
-                )
-            timings["read_ms"] = _ms(started)
-        elif qtype == "yesno":
-            started = time.perf_counter()
-            yesno = self.yesno_classifier.classify(question, texts)
-            timings["yesno_ms"] = _ms(started)
-        summary = ""
-        if qtype == "summary" or ideal:
-            from qa.read.summary import ideal_answer
-
-            started = time.perf_counter()
-            prefix = {"yes": "Yes.", "no": "No."}.get(yesno.label, "") if yesno else ""
-            summary = ideal_answer(
-                question,
-                texts[: s["summary_passages"]],
-                self.encoder,
-                answers=[a.text for a in answers],
-                max_sentences=s["summary_sentences"],
-                prefix=prefix,
-            )
-            timings["summary_ms"] = _ms(started)
-        annotations = {}
-        if annotate or (annotate is None and self.annotate_settings["ner_model"]):
-            started = time.perf_counter()
-            answers, annotations = self.annotate_answers(answers, texts)
-            timings["annotate_ms"] = _ms(started)
-        return QAResult(
-            question=question,
+        if not self.profile.reader.model:
+            return QAResult(question, "passages", [], hits, qtype_source="retrieval only")
+        settings = self.profile.annotate
+        marks = annotate or (annotate is None and bool(settings.ner_model))
+        return answer_passages(
+            question,
+            hits,
+            self.components,
+            self.profile.reader,
+            settings if marks else None,
             qtype=qtype,
-            answers=answers,
-            hits=hits,
-            timings=timings,
-            yesno=yesno,
-            ideal_answer=summary,
-            qtype_source=source,
-            qtype_probability=probability,
-            annotations=annotations,
+            ideal=ideal,
+            ranked=ranked,
         )
-
-    def annotate_answers(
-        self, answers: Sequence[Answer], passages: Sequence[Passage]
-    ) -> tuple[list[Answer], dict[str, Annotations]]:
-        """Annotations of the passages behind the top answers (or the top passages when there
-        are no answers), and the answers with the entities inside their span marked."""
-        import dataclasses
-
-        top = self.annotate_settings["passages"]
-        chosen = list({a.passage.id: a.passage for a in answers}.values())[:top]
-        if not chosen:
-            chosen = list(passages[:top])
-        annotations = self.annotator.annotate_passages(chosen)
-        marked = []
-        for a in answers:
-            found = annotations.get(a.passage.id)
-            inside = tuple(
-                e for e in (found.entities if found else ()) if e.start < a.end and a.start < e.end
-            )
-            marked.append(dataclasses.replace(a, entities=inside) if inside else a)
-        return marked, annotations
 
     def _index(self) -> LoadedIndex:
         if self.index is None:

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The four BioASQ question types, and the ways a question can be searched.
+QUESTION_TYPES = ("factoid", "list", "yesno", "summary")
+RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -96,8 +96,8 @@ def test_qa_marks_the_entity_inside_the_answer_span(models) -> None:
     data["reader"] = {"model": str(models["reader"])}
     data["annotate"] = {"ner_model": str(models["ner"]), "passages": 1}
     qa = QA(None, profile_from_dict(data), device="cpu")
-    ids = qa.reader.tokenizer("MECP2", add_special_tokens=False)["input_ids"]
-    qa.reader.model = Oracle(ids[0], ids[-1])
+    ids = qa.components.reader.tokenizer("MECP2", add_special_tokens=False)["input_ids"]
+    qa.components.reader.model = Oracle(ids[0], ids[-1])
     passages = [Passage("a", RETT, pmid="1"), Passage("b", "Aspirin inhibits COX.", pmid="2")]
     result = qa.answer("Which gene?", passages, qtype="factoid")
     assert result.answers[0].text == "MECP2"

@@ -140,8 +140,7 @@ def test_yesno_training_lowers_the_loss_and_the_model_reloads_with_its_labels(ti
         Passage("b", "Disease 1 is not related to mutations in CFTR."),
     ]
     verdict = classifier.classify("Is disease 0 caused by MECP2?", passages)
-    assert verdict.label in {"yes", "no"}
-    assert 0.0 <= verdict.probability <= 1.0
+    assert verdict.label == "yes" and verdict.probability > 0.5
     assert [pid for pid, _ in verdict.evidence] == ["a", "b"]
     # The question's log-odds is the mean of the passages' own.
     mean = sum(o for _, o in verdict.evidence) / 2
@@ -159,7 +158,7 @@ def test_the_yesno_classifier_learns_the_training_questions(tiny_yesno) -> None:
     gold = out.parent / "yn_golden.json"
     metrics = yesno_dev_metrics(classifier, load_golden([gold]))
     assert metrics["questions"] == len(GENES)
-    assert metrics["accuracy"] >= 0.75
+    assert metrics["accuracy"] == 1.0  # the questions it was trained on
 
 
 def test_a_reader_is_not_taken_for_a_yesno_classifier(tiny_reader, tiny_model) -> None:
@@ -247,17 +246,18 @@ def test_qa_answers_each_question_type_from_given_passages(
         Passage("b", "Cystic fibrosis results from mutations in CFTR.", pmid="2"),
     ]
     factoid = qa.answer("Which gene is mutated in Rett syndrome?", passages, qtype="factoid")
-    assert 1 <= len(factoid.answers) <= 5 and factoid.yesno is None
+    assert len(factoid.answers) == 5 and factoid.yesno is None  # factoid_answers
     for a in factoid.answers:
         assert a.passage.text[a.start : a.end] == a.text
     assert factoid.exact_answer() == [[a.text] for a in factoid.answers]
 
     listed = qa.answer("Which genes cause disease?", passages, qtype="list")
-    assert 1 <= len(listed.answers) <= 10  # a wide delta keeps up to list_max_items
+    assert len(listed.answers) == 10  # a wide delta keeps list_max_items of them
 
     yesno = qa.answer("Is Rett syndrome caused by MECP2?", passages, qtype="yesno", ideal=True)
-    assert yesno.exact_answer() in {"yes", "no"}
-    assert yesno.ideal_answer.startswith(("Yes.", "No."))
+    label = yesno.exact_answer()
+    assert label == yesno.yesno.label and label in {"yes", "no"}
+    assert yesno.ideal_answer.startswith({"yes": "Yes. ", "no": "No. "}[label])
     assert set(yesno.timings) == {"yesno_ms", "summary_ms"}
 
     summary = qa.answer("What causes Rett syndrome?", passages, qtype="summary")
@@ -266,7 +266,7 @@ def test_qa_answers_each_question_type_from_given_passages(
     predicted = qa.answer("Is MECP2 mutated in Rett syndrome?", passages)
     assert predicted.qtype == "yesno" and predicted.qtype_source == "predicted"
     assert "qtype_ms" in predicted.timings
-    assert json.loads(json.dumps(predicted.to_dict()))["exact_answer"] in {"yes", "no"}
+    assert json.loads(json.dumps(predicted.to_dict()))["exact_answer"] == predicted.yesno.label
 
 
 def test_bad_questions_and_types_get_clear_errors(
@@ -285,18 +285,6 @@ def test_bad_questions_and_types_get_clear_errors(
         result = qa.answer("Which gene? " * 9000, passages, qtype="factoid")
     assert len(result.question) == 2000
     assert any("cut to the first 2000" in str(w.message) for w in caught)
-
-
-def test_a_profile_with_a_misspelt_reader_setting_is_refused(tiny_model) -> None:
-    from qa.config import profile_from_dict
-    from qa.pipeline import QA
-
-    from .conftest import tiny_profile
-
-    data = tiny_profile(tiny_model).to_dict()
-    data["reader"] = {"model": "x", "list_treshold": 1.0}
-    with pytest.raises(QAError, match="unknown \\[reader\\] setting"):
-        QA(None, profile_from_dict(data), device="cpu")
 
 
 def test_eval_bioasq_writes_a_submission_the_scorer_accepts(

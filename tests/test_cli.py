@@ -235,21 +235,6 @@ def test_eval_score_scores_a_submission_without_running_models(tmp_path, capsys)
     assert result["phase_b"]["yesno"]["accuracy"] == 1.0
 
 
-def test_an_index_uses_todays_reader_settings_of_its_profile(
-    index_dir, tiny_profile_file, capsys
-) -> None:
-    """Reader models trained after an index was built are used without rebuilding it."""
-    from qa.pipeline import QA
-
-    assert QA.load(index_dir, device="cpu").settings["list_max_items"] == 10
-    text = tiny_profile_file.read_text(encoding="utf-8")
-    tiny_profile_file.write_text(text + "[reader]\nlist_max_items = 4\n", encoding="utf-8")
-    assert QA.load(index_dir, device="cpu").settings["list_max_items"] == 4
-    # A profile that no longer exists falls back to the one recorded in the index.
-    tiny_profile_file.unlink()
-    assert QA.load(index_dir, device="cpu").settings["list_max_items"] == 10
-
-
 def test_eval_bioasq_needs_an_index_or_gold_snippets(tmp_path, capsys) -> None:
     gold = golden_file(tmp_path / "gold.json")
     with pytest.raises(SystemExit) as exc:

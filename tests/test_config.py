@@ -15,8 +15,8 @@ from .conftest import tiny_profile
 def test_the_four_profiles_of_the_design_ship_with_the_package() -> None:
     assert {"embedded", "biobert", "clinicalbert", "medcpt"} <= set(available_profiles())
     assert load_profile().name == "embedded"
-    assert load_profile("biobert").reader["model"] == "dmis-lab/biobert-base-cased-v1.1-squad"
-    assert load_profile("clinicalbert").reader["model"] == "emilyalsentzer/Bio_ClinicalBERT"
+    assert load_profile("biobert").reader.model == "dmis-lab/biobert-base-cased-v1.1-squad"
+    assert load_profile("clinicalbert").reader.model == "emilyalsentzer/Bio_ClinicalBERT"
     medcpt = load_profile("medcpt")
     assert medcpt.embedder.model == "ncbi/MedCPT-Query-Encoder"
     assert medcpt.embedder.passage_model == "ncbi/MedCPT-Article-Encoder"
@@ -65,3 +65,47 @@ def test_asymmetric_encoders_index_with_one_model_and_query_with_the_other(
     assert index.dense.encoder.spec == str(tiny_model)
     assert index.dense.encoder.pooling == "cls"
     assert len(index.hybrid.search("Rett syndrome", 5)) == 5
+
+
+def test_every_section_is_typed_and_the_dict_round_trips() -> None:
+    profile = load_profile("embedded")
+    assert (profile.reader.answer_temperature, profile.reader.list_split) == (2.0, True)
+    assert (profile.annotate.ner_model, profile.annotate.passages) == (
+        "qa-models:ner-minilm-biomed",
+        3,
+    )
+    assert (profile.ui.concurrency, profile.ui.max_k, profile.ui.queue_size) == (2, 50, 64)
+    assert load_profile("biobert").ui.concurrency == 4
+    assert profile_from_dict(profile.to_dict(), source=profile.source) == profile
+
+
+def test_an_index_manifest_written_before_typed_sections_still_loads(
+    tmp_path, tiny_model, sample_passages
+) -> None:
+    """Manifests store the profile as a dict: older ones carry `device` and partial sections."""
+    import json
+
+    folder = tmp_path / "old"
+    build_index(sample_passages[:3], folder, tiny_profile(tiny_model), show_progress=False)
+    manifest = read_manifest(folder)
+    old = manifest["profile"]
+    old.update(device="auto", reader={"model": "x", "list_delta": 2.5}, annotate={})
+    del old["ui"]
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    profile = load_index(folder).profile
+    assert (profile.reader.model, profile.reader.list_delta, profile.reader.list_max_items) == (
+        "x",
+        2.5,
+        10,
+    )
+    assert profile.ui.mode == "hybrid" and profile.annotate.ner_model == ""
+    assert not hasattr(profile, "device")  # chosen per run (--device), never by the profile
+
+
+def test_ints_are_accepted_where_a_float_is_expected_but_bools_are_not_ints() -> None:
+    profile = profile_from_dict({"embedder": {"model": "x"}, "reader": {"list_delta": 2}})
+    assert profile.reader.list_delta == 2
+    with pytest.raises(ConfigError, match=r"\[ui\] k = False is of type bool; expected int"):
+        profile_from_dict({"embedder": {"model": "x"}, "ui": {"k": False}})
+    with pytest.raises(ConfigError, match=r"\[reader\] must be a table"):
+        profile_from_dict({"embedder": {"model": "x"}, "reader": "x"})

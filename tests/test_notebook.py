@@ -66,7 +66,7 @@ def check_common(nb, summary: dict) -> None:
     # profile without one makes the cell say so instead of failing.
     from qa.config import load_profile
 
-    if load_profile("embedded").annotate.get("ner_model"):
+    if load_profile("embedded").annotate.ner_model:
         assert summary["entities_shown"] >= 1
     else:
         assert summary["entities_shown"] is None and "names no NER model" in text

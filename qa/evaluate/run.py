@@ -158,7 +158,7 @@ def run_bioasq(
     ranked_docs: dict[str, list[str]] = {}
     qtype_right = 0
     for q in tqdm(questions, desc="BioASQ questions", unit="q", disable=not show_progress):
-        predicted = qa.question_type(q.body)[0] if qa.settings["qtype_model"] else None
+        predicted = qa.question_type(q.body)[0] if qa.profile.reader.qtype_model else None
         qtype_right += predicted == q.type
         qtype = predicted if predict_types else q.type
         started = time.perf_counter()
@@ -204,7 +204,7 @@ def run_bioasq(
         },
         "question_type_accuracy": (
             round(qtype_right / len(questions), 4)
-            if questions and qa.settings["qtype_model"]
+            if questions and qa.profile.reader.qtype_model
             else None
         ),
         "question_types": "predicted" if predict_types else "gold",

@@ -1,0 +1,175 @@
+"""Answering a question of each BioASQ type from passages that are already at hand.
+
+Factoid and list questions go to the extractive reader (a list keeps the spans close to the
+best, see ``select_list``), yes/no questions to the yes/no classifier, and summary questions
+(or any question when an ideal answer is asked for) to the sentence picker. The passages behind
+the top answers can then be annotated, their entities marked inside each answer.
+
+The models come from an object with ``reader``, ``yesno``, ``qtype``, ``encoder`` and
+``annotator`` attributes (``qa.components.Components``), touched only when a question needs
+them, so a yes/no question never loads the span reader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Protocol
+
+from qa.config import AnnotateConfig, ReaderConfig
+from qa.errors import QAError
+from qa.types import QUESTION_TYPES, Annotations, Answer, Hit, Passage, QAResult, YesNo
+
+if TYPE_CHECKING:
+    from qa.read.qtype import QuestionTypeClassifier
+    from qa.read.reader import Reader
+    from qa.read.yesno import YesNoClassifier
+    from qa.retrieve.encoder import SentenceEncoder
+
+
+class PassageAnnotator(Protocol):
+    def annotate_passages(self, passages: Sequence[Passage]) -> dict[str, Annotations]: ...
+
+
+class AnswerModels(Protocol):
+    """The models answering needs, each loaded on first use by whoever provides them."""
+
+    @property
+    def reader(self) -> Reader: ...
+    @property
+    def yesno(self) -> YesNoClassifier: ...
+    @property
+    def qtype(self) -> QuestionTypeClassifier: ...
+    @property
+    def encoder(self) -> SentenceEncoder: ...
+    @property
+    def annotator(self) -> PassageAnnotator: ...
+
+
+@contextmanager
+def timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    """Record the milliseconds the block takes as ``timings[key]`` (two decimals)."""
+    started = time.perf_counter()
+    yield
+    timings[key] = round((time.perf_counter() - started) * 1000, 2)
+
+
+def answer_passages(
+    question: str,
+    hits: Sequence[Hit],
+    models: AnswerModels,
+    reader: ReaderConfig,
+    annotate: AnnotateConfig | None,
+    qtype: str | None = None,
+    ideal: bool | None = None,
+    ranked: bool = False,
+) -> QAResult:
+    """The answer of the question's type (predicted when ``qtype`` is None) from ``hits``.
+
+    ``ranked`` says the hits come best first from a retriever, so ``rank_prior`` applies to
+    factoid answers. ``annotate`` (the [annotate] settings, or None for no annotation) tags the
+    passages behind the top answers.
+    """
+    texts = [h.passage for h in hits]
+    timings: dict[str, float] = {}
+    qtype, source, probability = question_type(question, qtype, models, timings)
+    result = QAResult(
+        question, qtype, [], list(hits), timings, qtype_source=source, qtype_probability=probability
+    )
+    if qtype in ("factoid", "list"):
+        with timed(timings, "read_ms"):
+            result.answers = read_spans(question, texts, qtype, models.reader, reader, ranked)
+    elif qtype == "yesno":
+        with timed(timings, "yesno_ms"):
+            result.yesno = models.yesno.classify(question, texts)
+    if qtype == "summary" or ideal:
+        with timed(timings, "summary_ms"):
+            result.ideal_answer = write_ideal(
+                question, texts, models.encoder, reader, result.answers, result.yesno
+            )
+    if annotate is not None:
+        with timed(timings, "annotate_ms"):
+            result.answers, result.annotations = annotate_answers(
+                models.annotator, result.answers, texts, annotate.passages
+            )
+    return result
+
+
+def question_type(
+    question: str, qtype: str | None, models: AnswerModels, timings: dict[str, float]
+) -> tuple[str, str, float | None]:
+    """(type, "given" or "predicted", its probability when predicted); an unknown type is refused."""
+    if qtype is None:
+        with timed(timings, "qtype_ms"):
+            predicted, probability = models.qtype.predict(question)
+        return predicted, "predicted", probability
+    if qtype not in QUESTION_TYPES:
+        raise QAError(
+            f"Unknown question type {qtype!r}: use {', '.join(QUESTION_TYPES)} (or none to "
+            "have it predicted)."
+        )
+    return qtype, "given", None
+
+
+def read_spans(
+    question: str,
+    passages: Sequence[Passage],
+    qtype: str,
+    reader: Reader,
+    cfg: ReaderConfig,
+    ranked: bool,
+) -> list[Answer]:
+    """Factoid: the best ``factoid_answers`` spans; list: the items ``select_list`` keeps."""
+    from qa.read.reader import select_list
+
+    if qtype == "factoid":
+        prior = cfg.rank_prior if ranked else 0.0
+        return reader.read(question, passages, top_k=cfg.factoid_answers, rank_prior=prior)
+    candidates = reader.read(question, passages, top_k=max(20, cfg.list_max_items))
+    return select_list(candidates, cfg.list_delta, cfg.list_max_items, cfg.list_split)
+
+
+def write_ideal(
+    question: str,
+    passages: Sequence[Passage],
+    encoder: SentenceEncoder,
+    cfg: ReaderConfig,
+    answers: Sequence[Answer],
+    yesno: YesNo | None,
+) -> str:
+    """A few best sentences of the top passages, after "Yes." or "No." for a yes/no question."""
+    from qa.read.summary import ideal_answer
+
+    prefix = {"yes": "Yes.", "no": "No."}.get(yesno.label, "") if yesno else ""
+    return ideal_answer(
+        question,
+        passages[: cfg.summary_passages],
+        encoder,
+        answers=[a.text for a in answers],
+        max_sentences=cfg.summary_sentences,
+        prefix=prefix,
+    )
+
+
+def annotate_answers(
+    annotator: PassageAnnotator,
+    answers: Sequence[Answer],
+    passages: Sequence[Passage],
+    top: int,
+) -> tuple[list[Answer], dict[str, Annotations]]:
+    """Annotations of the passages behind the top answers (or the ``top`` first passages when
+    there are no answers), and the answers with the entities inside their span marked."""
+    chosen = list({a.passage.id: a.passage for a in answers}.values())[:top]
+    if not chosen:
+        chosen = list(passages[:top])
+    annotations = annotator.annotate_passages(chosen)
+    marked = []
+    for a in answers:
+        found = annotations.get(a.passage.id)
+        inside = tuple(
+            e for e in (found.entities if found else ()) if e.start < a.end and a.start < e.end
+        )
+        marked.append(dataclasses.replace(a, entities=inside) if inside else a)
+    return marked, annotations
