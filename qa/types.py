@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
+QUESTION_TYPES = ("factoid", "list", "yesno", "summary")
+
 
 @dataclass(frozen=True)
 class Passage:
