@@ -1,36 +1,22 @@
-"""The Gradio chat: ask a question, see the answers, the evidence, its entities and relations.
+"""The chat reply as HTML: answers, evidence passages with entities and answer spans, timings.
 
-``build_app(qa)`` makes the Blocks app; ``serve(qa)`` runs it until Ctrl+C. The rendering functions
-(``render_reply`` and the pieces it is made of) are plain functions from the pipeline's
-dataclasses to HTML, so they are tested without a browser.
+Plain functions from the pipeline's dataclasses to HTML, so they are tested without a browser
+or Gradio (the app is :mod:`qa.ui.app`).
 
 Every piece of corpus and user text goes through :func:`html.escape` before any markup is
 added: a passage that contains ``<script>`` is shown as those characters and runs nothing.
 Markup is only ever built around escaped text, never inside it.
-
-One :class:`~qa.pipeline.QA` (one copy of every model) serves all users. Gradio's queue runs at
-most ``concurrency`` questions at once (``[ui] concurrency`` of the profile); the others wait
-in line and see their place in it. Within those, the model work itself takes turns (see
-``ChatHandler``), while streaming and rendering overlap.
 """
 
 from __future__ import annotations
 
 import html
-import math
-import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from qa.errors import QAError
-from qa.pipeline import MAX_QUESTION_CHARS, add_retrieval_time
+from qa.read.confidence import confidences
 from qa.types import Annotations, Answer, Entity, Hit, QAResult
 
-# [ui] settings of a profile and their defaults.
-UI_DEFAULTS = {"concurrency": 2, "k": 10, "max_k": 50, "mode": "hybrid", "queue_size": 64}
-MODES = ("hybrid", "bm25", "dense")
-QTYPE_CHOICES = ("auto", "factoid", "list", "yesno", "summary")
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 
 # Entity colours (fill, text); the legend is made from this table.
@@ -64,9 +50,6 @@ CSS = """
 .qa-reply ul.qa-relations {margin: 0.2rem 0 0 1rem; font-size: 0.85rem;}
 .qa-legend span {margin-right: 0.6rem; padding: 0 4px; border-radius: 3px;}
 """
-
-
-# --- rendering ---------------------------------------------------------------------------
 
 
 def esc(text: Any) -> str:
@@ -144,16 +127,6 @@ def highlight(
             )
         parts.append(piece)
     return "".join(parts)
-
-
-def confidences(answers: Sequence[Answer]) -> list[float]:
-    """Softmax over the shown answers' scores: how the reader's belief splits between them."""
-    if not answers:
-        return []
-    top = max(a.score for a in answers)
-    weights = [math.exp(a.score - top) for a in answers]
-    total = sum(weights)
-    return [w / total for w in weights]
 
 
 def relations_html(annotations: Annotations | None) -> str:
@@ -245,173 +218,3 @@ def render_reply(result: QAResult, max_passages: int = 5) -> str:
 
 def error_html(message: str) -> str:
     return f'<div class="qa-reply qa-error"><b>Error:</b> {esc(message)}</div>'
-
-
-# --- the app -----------------------------------------------------------------------------
-
-
-def ui_settings(qa) -> dict[str, Any]:
-    """The profile's [ui] settings over the defaults; unknown names are refused."""
-    given = qa.profile.ui
-    unknown = sorted(set(given) - set(UI_DEFAULTS))
-    if unknown:
-        raise QAError(
-            f"Profile {qa.profile.name}: unknown [ui] setting(s) {', '.join(unknown)}; the "
-            f"settings are {', '.join(UI_DEFAULTS)}."
-        )
-    settings = {**UI_DEFAULTS, **given}
-    if int(settings["concurrency"]) < 1:
-        raise QAError(f"Profile {qa.profile.name}: [ui] concurrency must be at least 1.")
-    return settings
-
-
-def warm_up(qa) -> float:
-    """Load every model the UI uses before the first user arrives; returns seconds taken."""
-    started = time.perf_counter()
-    if qa.settings["yesno_model"]:
-        _ = qa.yesno_classifier
-    if qa.settings["qtype_model"]:
-        _ = qa.qtype_classifier
-    if qa.annotate_settings["ner_model"]:
-        _ = qa.annotator
-    if qa.settings["model"]:
-        qa.ask("Which gene is mutated in cystic fibrosis?", qtype="factoid", k=2)
-    else:
-        qa.search("Which gene is mutated in cystic fibrosis?", k=2)
-    return time.perf_counter() - started
-
-
-class ChatHandler:
-    """Answers one chat turn, streaming the stage it is at; shared by every user."""
-
-    def __init__(self, qa, max_k: int = 50) -> None:
-        self.qa = qa
-        self.max_k = max_k
-        # Model work runs one question at a time: a fast tokenizer shared by two threads can
-        # fail ("Already borrowed") and the annotation cache is a plain dict. On a CPU torch
-        # already spreads one question over every core, so little is lost; users beyond the
-        # lock see the stage they wait at, those beyond the queue's limit their place in it.
-        self._lock = threading.Lock()
-
-    def __call__(
-        self, message: str, history: list[dict] | None, k: float, mode: str, qtype: str
-    ) -> Iterator[tuple[list[dict], str]]:
-        history = list(history or [])
-        question = (message or "").strip()
-        if not question:
-            yield history, message
-            return
-        shown = question if len(question) <= 300 else question[:300] + "…"
-        history.append({"role": "user", "content": esc(shown)})
-        try:
-            if len(question) > MAX_QUESTION_CHARS:
-                raise QAError(
-                    f"The question has {len(question):,} characters; ask in at most "
-                    f"{MAX_QUESTION_CHARS:,} (one question, not a document)."
-                )
-            try:
-                k = int(k)
-            except (TypeError, ValueError):
-                raise QAError(f"k must be a whole number of passages, not {k!r}.") from None
-            if not 1 <= k <= self.max_k:
-                raise QAError(f"k must be between 1 and {self.max_k}.")
-            if mode not in MODES:
-                raise QAError(f"Unknown retrieval mode {mode!r}: use {', '.join(MODES)}.")
-            history.append({"role": "assistant", "content": "<i>Searching…</i>"})
-            yield list(history), ""
-            with self._lock:
-                started = time.perf_counter()
-                hits = self.qa.search(question, k=k, mode=mode)
-                retrieve_ms = (time.perf_counter() - started) * 1000
-            history[-1] = {"role": "assistant", "content": f"<i>Reading {len(hits)} passages…</i>"}
-            yield list(history), ""
-            if not self.qa.settings["model"]:
-                # A profile without a reader (retrieval only) shows the passages it found.
-                result = QAResult(question, "passages", [], hits, qtype_source="retrieval only")
-            else:
-                with self._lock:
-                    result = self.qa.answer(
-                        question, hits, qtype=None if qtype == "auto" else qtype, ranked=True
-                    )
-            add_retrieval_time(result, retrieve_ms)
-            history[-1] = {"role": "assistant", "content": render_reply(result)}
-        except QAError as exc:
-            if history and history[-1]["role"] == "assistant":
-                history.pop()
-            history.append({"role": "assistant", "content": error_html(str(exc))})
-        yield list(history), ""
-
-
-def build_app(qa, title: str = "Biomedical question answering"):
-    """The Gradio Blocks chat over a loaded :class:`~qa.pipeline.QA`."""
-    import gradio as gr
-
-    settings = ui_settings(qa)
-    handler = ChatHandler(qa, max_k=int(settings["max_k"]))
-    index_info = ""
-    if qa.index is not None:
-        index_info = f"{len(qa.index.passages):,} passages, profile {qa.profile.name}"
-    with gr.Blocks(title=title, analytics_enabled=False) as app:
-        gr.Markdown(f"## {esc(title)}\n{esc(index_info)}")
-        with gr.Row():
-            with gr.Column(scale=4):
-                chat = gr.Chatbot(
-                    label="Answers", height=620, elem_id="qa-chat", sanitize_html=True
-                )
-                with gr.Row():
-                    box = gr.Textbox(
-                        placeholder="Ask a biomedical question, e.g. Which gene is mutated in Rett syndrome?",
-                        show_label=False,
-                        scale=5,
-                        elem_id="qa-question",
-                        max_lines=4,
-                    )
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
-            with gr.Column(scale=1, min_width=220):
-                k = gr.Slider(
-                    1,
-                    int(settings["max_k"]),
-                    value=int(settings["k"]),
-                    step=1,
-                    label="Passages (k)",
-                )
-                mode = gr.Radio(list(MODES), value=settings["mode"], label="Retrieval")
-                qtype = gr.Dropdown(list(QTYPE_CHOICES), value="auto", label="Question type")
-                gr.HTML(legend_html())
-                clear = gr.Button("Clear")
-        inputs = [box, chat, k, mode, qtype]
-
-        def ask(message: str, history: list[dict], k: float, mode: str, qtype: str):
-            # A plain generator function: Gradio streams generator functions, not callables.
-            yield from handler(message, history, k, mode, qtype)
-
-        box.submit(ask, inputs, [chat, box], api_name="ask")
-        send.click(ask, inputs, [chat, box], api_name=False)
-        clear.click(lambda: ([], ""), None, [chat, box], api_name=False)
-    app.queue(
-        default_concurrency_limit=int(settings["concurrency"]),
-        max_size=int(settings["queue_size"]),
-    )
-    return app
-
-
-def serve(qa, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Warm the models, launch the app, print its URL, and serve until Ctrl+C."""
-    seconds = warm_up(qa)
-    app = build_app(qa)
-    _, url, _ = app.launch(
-        server_name=host,
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        show_error=True,
-        footer_links=["api"],
-        css=CSS,
-    )
-    url = url or f"http://{host}:{port}/"
-    print(f"Models ready in {seconds:.1f} s. Serving the QA chat at {url}", flush=True)
-    print("Press Ctrl+C to stop.", flush=True)
-    try:
-        app.block_thread()
-    except KeyboardInterrupt:
-        app.close()
