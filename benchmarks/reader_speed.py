@@ -71,7 +71,7 @@ def main() -> None:
         predicted.append(qa.ask(q.body, k=args.k, annotate=False).timings["total_ms"])
 
     annotate = []
-    if qa.annotate_settings["ner_model"]:
+    if qa.profile.annotate.ner_model:
         qa.annotator.annotate(warm)
         for result in results:  # the answers above, annotated the way QA.answer does
             qa.annotator.clear()
@@ -96,7 +96,7 @@ def main() -> None:
         "annotate_top3_ms": (
             {"p50": percentile(annotate, 50), "p95": percentile(annotate, 95)} if annotate else None
         ),
-        "reader": qa.settings["model"],
+        "reader": qa.profile.reader.model,
     }
     print(json.dumps(report, indent=2 if not args.json else None))
 
