@@ -26,10 +26,10 @@ MODE_CHOICES = sorted(RETRIEVAL_MODES)
 
 
 def add_command_group(
-    subparsers: argparse._SubParsersAction, name: str, help: str
+    subparsers: argparse._SubParsersAction, name: str, summary: str
 ) -> argparse._SubParsersAction:
     """``qa NAME …``, a command whose sub-commands are added to what this returns."""
-    return subparsers.add_parser(name, help=help).add_subparsers(
+    return subparsers.add_parser(name, help=summary).add_subparsers(
         dest=f"{name}_command", required=True
     )
 

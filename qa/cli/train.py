@@ -74,12 +74,12 @@ def cmd_train_relations(args: argparse.Namespace) -> int:
 def _golden_parser(
     train: argparse._SubParsersAction,
     name: str,
-    help: str,
+    summary: str,
     train_help: str = GOLDEN_TRAIN,
     dev_required: bool = False,
 ) -> argparse.ArgumentParser:
     """A trainer on BioASQ golden files: ``--train`` files, then ``--dev`` files (10B)."""
-    p = train.add_parser(name, help=help)
+    p = train.add_parser(name, help=summary)
     p.add_argument("--train", nargs="+", required=True, help=train_help)
     if dev_required:
         p.add_argument("--dev", nargs="+", required=True, help=GOLDEN_DEV)
