@@ -19,7 +19,7 @@ from qa.config import Profile, load_profile
 from qa.errors import QAError
 from qa.index.store import LoadedIndex, load_index
 from qa.read.answering import answer_passages
-from qa.types import Annotations, Hit, Passage, QAResult
+from qa.types import RETRIEVAL_ONLY, Annotations, Hit, Passage, QAResult
 
 MAX_QUESTION_CHARS = 2000
 WARM_UP_QUESTION = "Which gene is mutated in cystic fibrosis?"
@@ -211,7 +211,7 @@ class QA:
         question = clean_question(question)
         hits = [h if isinstance(h, Hit) else Hit(h, 0.0) for h in passages]
         if not self.profile.reader.model:
-            return QAResult(question, "passages", [], hits, qtype_source="retrieval only")
+            return QAResult(question, RETRIEVAL_ONLY, [], hits, qtype_source="retrieval only")
         settings = self.profile.annotate
         marks = annotate or (annotate is None and bool(settings.ner_model))
         return answer_passages(

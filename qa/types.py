@@ -13,6 +13,8 @@ from typing import Any
 # The four BioASQ question types, and the ways a question can be searched.
 QUESTION_TYPES = ("factoid", "list", "yesno", "summary")
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
+# The type of a result that holds passages only: the profile names no reader.
+RETRIEVAL_ONLY = "passages"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ tagger does around the model (offsets, word pieces, windows, batching) is what i
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
@@ -450,12 +449,9 @@ def test_training_on_two_partial_corpora_lowers_the_loss_and_saves_a_model_that_
 
 
 def test_qa_eval_ner_prints_json_scores(oracle: EntityTagger, tmp_path: Path, capsys) -> None:
-    from qa.cli_ner import add_eval_ner, add_train_ner
+    from qa.cli import build_parser
 
-    parser = argparse.ArgumentParser(prog="qa")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_train_ner(sub.add_parser("train").add_subparsers(dest="train_command"))
-    add_eval_ner(sub.add_parser("eval").add_subparsers(dest="eval_command"))
+    parser = build_parser()
 
     args = parser.parse_args(["train", "ner", "-o", str(tmp_path / "m"), "--max-steps", "5"])
     assert args.corpora == list(DEFAULT_TRAINING) and args.max_steps == 5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from qa.annotate.relations import (
     mark_pair,
     pair_family,
 )
-from qa.cli_relations import add_eval_relations, add_train_relations
+from qa.cli import build_parser
 from qa.errors import CorpusFormatError, ModelLoadError
 from qa.evaluate.relations import cid_document_scores, evaluate_relations, relation_scores
 from qa.modelhub import locate
@@ -487,10 +486,7 @@ def test_training_lowers_the_loss_and_the_overlay_reloads_with_its_labels(
 
 
 def test_the_eval_command_prints_json_scores(tmp_path, always_induces, capsys) -> None:
-    parser = argparse.ArgumentParser(prog="qa")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add_train_relations(commands.add_parser("train").add_subparsers(dest="what"))
-    add_eval_relations(commands.add_parser("eval").add_subparsers(dest="what"))
+    parser = build_parser()
     cdr = write(tmp_path / "cdr.PubTator.txt", PUBTATOR)
     args = parser.parse_args(
         ["eval", "relations", "--model", str(always_induces), "--data", str(cdr), "--json"]

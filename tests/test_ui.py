@@ -1,26 +1,16 @@
-"""The chat UI's rendering and its chat handler, without a browser (tests/test_ui_server.py
-drives the served app in Chromium)."""
+"""The chat UI's renderer: HTML from the pipeline's dataclasses, without Gradio or a browser
+(tests/test_ui_server.py tests the app: its chat handler, and the served app in Chromium)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
 
-from qa.errors import QAError
-from qa.index.store import build_index, load_index
-from qa.pipeline import QA
-from qa.types import Annotations, Answer, Entity, Hit, Passage, QAResult, Relation, YesNo
-from qa.ui import (
-    ChatHandler,
-    confidences,
-    highlight,
-    passage_html,
-    pubmed_link,
-    render_reply,
-    ui_settings,
-)
-from tests.conftest import tiny_profile
+from qa.read.confidence import confidences
+from qa.types import Annotations, Answer, Entity, Hit, QAResult, Relation, YesNo
+from qa.ui.render import highlight, passage_html, pubmed_link, render_reply
 
 TAG = re.compile(r"<[^>]+>")
 
@@ -74,9 +64,9 @@ def test_pubmed_links_only_for_numeric_pmids() -> None:
 def test_confidences_are_a_softmax_over_the_shown_answers(sample_passages) -> None:
     p = sample_passages[0]
     answers = [Answer("MECP2", 3.0, p, 44, 49), Answer("X", 1.0, p, 0, 1)]
-    shares = confidences(answers)
-    assert sum(shares) == pytest.approx(1.0)
-    assert shares[0] > shares[1] and shares[0] == pytest.approx(1 / (1 + pow(2.718281828, -2)))
+    # exp(3) : exp(1), divided by their sum.
+    assert confidences(answers) == pytest.approx([1 / (1 + math.exp(-2)), 1 / (1 + math.exp(2))])
+    assert confidences([]) == []
 
 
 def test_a_reply_shows_answers_evidence_entities_relations_links_and_timings(
@@ -114,77 +104,22 @@ def test_a_reply_shows_answers_evidence_entities_relations_links_and_timings(
     assert '<mark class="qa-answer-span qa-top">MECP2</mark>' in out
 
 
-def test_yes_no_and_empty_replies(sample_passages) -> None:
+def test_yes_no_empty_and_retrieval_only_replies(sample_passages) -> None:
     hit = Hit(sample_passages[2], 1.0)
+    evidence = "Evidence (1 of 1 passages):[1] PMID 1003 p3" + sample_passages[2].text
     yes = QAResult(
         "Is metformin used in type 2 diabetes?", "yesno", [], [hit], yesno=YesNo("yes", 0.87)
     )
-    assert "Yes (probability of yes 0.87)" in visible(render_reply(yes))
-    none = QAResult("Which gene?", "factoid", [], [hit])
-    assert "No answer was found" in visible(render_reply(none))
-    passage = visible(passage_html(1, hit, [], None))
-    assert sample_passages[2].text in passage
-
-
-def test_ui_settings_come_from_the_profile_and_unknown_ones_are_refused(tiny_model) -> None:
-    qa = QA(None, tiny_profile(tiny_model))
-    assert ui_settings(qa)["concurrency"] == 2  # the embedded profile's [ui]
-    bad = tiny_profile(tiny_model)
-    bad.ui["workers"] = 3
-    with pytest.raises(QAError, match=r"unknown \[ui\] setting\(s\) workers"):
-        ui_settings(QA(None, bad))
-
-
-@pytest.fixture(scope="module")
-def sample_qa(tmp_path_factory, tiny_model):
-    from tests.conftest import SAMPLE_PASSAGES
-
-    passages = [Passage(id=i, text=t, pmid=m) for i, t, m in SAMPLE_PASSAGES]
-    passages.append(
-        Passage(id="x", text="Never run <script>alert(1)</script> from a passage.", pmid="9")
+    assert visible(render_reply(yes)) == (
+        "Question type: yesnoYes (probability of yes 0.87)" + evidence
     )
-    profile = tiny_profile(tiny_model)
-    folder = tmp_path_factory.mktemp("ui") / "index"
-    build_index(passages, folder, profile, show_progress=False)
-    return QA(load_index(folder, profile), profile, device="cpu")
-
-
-def test_the_handler_streams_its_stages_then_the_reply(sample_qa) -> None:
-    handler = ChatHandler(sample_qa)
-    steps = list(handler("Which gene is mutated in Rett syndrome?", [], 5, "hybrid", "factoid"))
-    assert [s[0][-1]["content"] for s in steps[:2]] == [
-        "<i>Searching…</i>",
-        "<i>Reading 5 passages…</i>",
-    ]
-    history, box = steps[-1]
-    assert box == ""
-    assert [m["role"] for m in history] == ["user", "assistant"]
-    reply = history[-1]["content"]
-    expected = sample_qa.ask("Which gene is mutated in Rett syndrome?", qtype="factoid", k=5)
-    assert expected.answers, "the shipped reader found no answer in the sample passages"
-    assert f'<span class="qa-answer-text">{expected.answers[0].text}</span>' in reply
-    assert "qa-timings" in reply and "retrieve" in visible(reply)
-
-
-def test_the_handler_escapes_questions_and_reports_bad_input(sample_qa) -> None:
-    handler = ChatHandler(sample_qa, max_k=20)
-    history, _ = list(handler("<b>bold</b> question?", [], 0, "hybrid", "auto"))[-1]
-    assert history[0]["content"] == "&lt;b&gt;bold&lt;/b&gt; question?"
-    assert "k must be between 1 and 20" in history[-1]["content"]
-    history, _ = list(handler("Which gene?", [], "ten", "hybrid", "auto"))[-1]
-    assert "k must be a whole number" in history[-1]["content"]
-    history, _ = list(handler("x" * 5000, [], 3, "hybrid", "auto"))[-1]
-    assert "qa-error" in history[-1]["content"] and "at most 2,000" in history[-1]["content"]
-    # An empty question changes nothing and keeps what was typed.
-    assert list(handler("   ", [{"role": "user", "content": "hi"}], 3, "hybrid", "auto")) == [
-        ([{"role": "user", "content": "hi"}], "   ")
-    ]
-
-
-def test_a_passage_with_markup_reaches_the_reply_as_text(sample_qa) -> None:
-    history, _ = list(
-        ChatHandler(sample_qa)("What should never run from a passage?", [], 13, "bm25", "summary")
-    )[-1]
-    reply = history[-1]["content"]
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in reply
-    assert "<script" not in reply
+    none = QAResult("Which gene?", "factoid", [], [hit])
+    assert visible(render_reply(none)) == (
+        "Question type: factoidNo answer was found in the retrieved passages." + evidence
+    )
+    # What QA.answer gives when the profile names no reader: the passages it retrieved.
+    passages = QAResult("Which gene?", "passages", [], [hit], qtype_source="retrieval only")
+    assert visible(render_reply(passages)) == (
+        "Retrieval only: this profile has no reader." + evidence
+    )
+    assert visible(passage_html(1, hit, [], None)) == "[1] PMID 1003 p3" + sample_passages[2].text

@@ -1,9 +1,9 @@
-"""`qa serve` for real: a Gradio server on localhost, driven by headless Chromium and by
-gradio_client.
+"""The chat app: its chat handler and Gradio app over a small index, then `qa serve` for real,
+a Gradio server on localhost driven by headless Chromium and by gradio_client.
 
-The index holds the bundled demo corpus (which has a passage containing ``<script>``) and the
-snippets of the first 20 questions of one BioASQ batch (which carry PMIDs). The server runs the
-embedded profile in its own process, as a user would start it.
+The served index holds the bundled demo corpus (which has a passage containing ``<script>``)
+and the snippets of the first 20 questions of one BioASQ batch (which carry PMIDs). The server
+runs the embedded profile in its own process, as a user would start it.
 """
 
 from __future__ import annotations
@@ -19,18 +19,105 @@ from pathlib import Path
 
 import pytest
 
-from qa.config import load_profile
+from qa.config import load_profile, profile_from_dict
 from qa.corpus import read_corpus
-from qa.index.store import build_index
+from qa.errors import ConfigError
+from qa.index.store import build_index, load_index
 from qa.pipeline import QA
-from tests.conftest import free_port, start_served, stop_served
-
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from qa.types import Passage
+from qa.ui import build_app
+from qa.ui.app import ChatHandler
+from tests.conftest import SAMPLE_PASSAGES, free_port, start_served, stop_served, tiny_profile
+from tests.test_ui import visible
 
 BATCH = "bioasq/Teddy-XiongGZ__MIRAGE/rawdata__bioasq__Task10BGoldenEnriched__10B1_golden.json"
 DEMO = Path(__file__).resolve().parents[1] / "qa" / "data" / "demo_passages.jsonl"
 CHROMIUM = "/usr/bin/chromium"
 SCRIPT_QUESTION = "Why must drug information databases escape HTML before showing it?"
+
+
+@pytest.fixture(scope="module")
+def sample_qa(tmp_path_factory, tiny_model):
+    passages = [Passage(id=i, text=t, pmid=m) for i, t, m in SAMPLE_PASSAGES]
+    passages.append(
+        Passage(id="x", text="Never run <script>alert(1)</script> from a passage.", pmid="9")
+    )
+    profile = tiny_profile(tiny_model)
+    folder = tmp_path_factory.mktemp("ui") / "index"
+    build_index(passages, folder, profile, show_progress=False)
+    return QA(load_index(folder, profile), profile, device="cpu")
+
+
+def test_the_handler_streams_its_stages_then_the_reply(sample_qa) -> None:
+    handler = ChatHandler(sample_qa)
+    steps = list(handler("Which gene is mutated in Rett syndrome?", [], 5, "hybrid", "factoid"))
+    assert [s[0][-1]["content"] for s in steps[:2]] == [
+        "<i>Searching…</i>",
+        "<i>Reading 5 passages…</i>",
+    ]
+    history, box = steps[-1]
+    assert box == ""
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    reply = history[-1]["content"]
+    expected = sample_qa.ask("Which gene is mutated in Rett syndrome?", qtype="factoid", k=5)
+    assert expected.answers, "the shipped reader found no answer in the sample passages"
+    assert f'<span class="qa-answer-text">{expected.answers[0].text}</span>' in reply
+    assert "qa-timings" in reply and "retrieve" in visible(reply)
+
+
+def test_the_handler_escapes_questions_and_reports_bad_input(sample_qa) -> None:
+    handler = ChatHandler(sample_qa, max_k=20)
+    history, _ = list(handler("<b>bold</b> question?", [], 0, "hybrid", "auto"))[-1]
+    assert history[0]["content"] == "&lt;b&gt;bold&lt;/b&gt; question?"
+    assert "k must be between 1 and 20" in history[-1]["content"]
+    history, _ = list(handler("Which gene?", [], "ten", "hybrid", "auto"))[-1]
+    assert "k must be a whole number" in history[-1]["content"]
+    history, _ = list(handler("x" * 5000, [], 3, "hybrid", "auto"))[-1]
+    assert "qa-error" in history[-1]["content"] and "at most 2,000" in history[-1]["content"]
+    # An empty question changes nothing and keeps what was typed.
+    assert list(handler("   ", [{"role": "user", "content": "hi"}], 3, "hybrid", "auto")) == [
+        ([{"role": "user", "content": "hi"}], "   ")
+    ]
+
+
+def test_a_passage_with_markup_reaches_the_reply_as_text(sample_qa) -> None:
+    history, _ = list(
+        ChatHandler(sample_qa)("What should never run from a passage?", [], 13, "bm25", "summary")
+    )[-1]
+    reply = history[-1]["content"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in reply
+    assert "<script" not in reply
+
+
+def test_a_profile_without_a_reader_shows_the_passages_it_found(sample_qa, tiny_model) -> None:
+    data = tiny_profile(tiny_model).to_dict()
+    data["reader"] = {}  # no reader, no question-type model
+    qa = QA(sample_qa.index, profile_from_dict(data, source="tests"), device="cpu")
+    history, _ = list(
+        ChatHandler(qa)("Which gene is mutated in Rett syndrome?", [], 3, "bm25", "auto")
+    )[-1]
+    assert visible(history[-1]["content"]).startswith(
+        "Retrieval only: this profile has no reader.Evidence (3 of 3 passages):"
+        "[1] PMID 1001 p1 · bm25 #1" + SAMPLE_PASSAGES[0][1]
+    )
+
+
+def test_the_app_takes_its_limits_from_the_profiles_ui_section(sample_qa) -> None:
+    app = build_app(sample_qa)
+    # The embedded profile's [ui]: two questions at once, 64 waiting, k 10 of at most 50.
+    assert (app._queue.default_concurrency_limit, app._queue.max_size) == (2, 64)
+    [slider] = [b for b in app.blocks.values() if getattr(b, "label", None) == "Passages (k)"]
+    assert (slider.minimum, slider.maximum, slider.value) == (1, 50, 10)
+
+
+def test_an_unknown_ui_setting_is_refused_when_the_profile_loads(tiny_model) -> None:
+    data = tiny_profile(tiny_model).to_dict()
+    data["ui"] = {"workers": 3}
+    with pytest.raises(ConfigError, match="workers"):
+        profile_from_dict(data, source="tests")
+
+
+# --- the served app -----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +181,8 @@ def chromium_path() -> str:
     pytest.skip("no chromium (apt-get install chromium) for the browser test")
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_a_browser_asks_and_sees_answer_entities_links_and_escaped_markup(
     server, questions, local_qa
 ) -> None:
@@ -145,6 +234,8 @@ def test_a_browser_asks_and_sees_answer_entities_links_and_escaped_markup(
             browser.close()
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_gradio_client_gets_the_same_answer_as_the_python_api(server, questions, local_qa) -> None:
     from gradio_client import Client
 
@@ -159,6 +250,8 @@ def test_gradio_client_gets_the_same_answer_as_the_python_api(server, questions,
         assert f'<span class="qa-answer-text">{answer.text}</span>' in reply
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_twenty_concurrent_questions_are_all_answered(server, questions) -> None:
     from gradio_client import Client
 

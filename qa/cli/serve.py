@@ -1,0 +1,68 @@
+"""``qa demo`` and ``qa serve``: the chat UI over the bundled demo index or over any index.
+
+``qa demo QUESTION…`` (or ``--no-serve``) answers in the terminal instead, which is also how
+the demo is tested without a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from qa.cli.common import add_host_port_args, add_model_args, print_hits, print_result
+from qa.config import load_profile
+from qa.types import RETRIEVAL_ONLY
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from qa.demo import DEMO_QUESTIONS, load_demo
+
+    started = time.perf_counter()
+    qa = load_demo(Path(args.index), load_profile(args.profile), args.device)
+    if not args.questions and not args.no_serve:
+        from qa.ui import serve
+
+        print(f"Demo index ready in {time.perf_counter() - started:.1f} s.", file=sys.stderr)
+        serve(qa, host=args.host, port=args.port)
+        return 0
+    for question in args.questions or list(DEMO_QUESTIONS):
+        print(f"\nQ: {question}")
+        result = qa.ask(question, k=max(args.k, 10))
+        if result.qtype != RETRIEVAL_ONLY:  # a profile without a reader lists passages only
+            print_result(result)
+        print_hits(result.hits[: args.k])
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from qa.pipeline import QA
+    from qa.ui import serve
+
+    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    serve(qa, host=args.host, port=args.port)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "demo", help="build the bundled demo index if missing, then serve the chat UI"
+    )
+    p.add_argument(
+        "questions", nargs="*", help="answer these in the terminal instead of serving the UI"
+    )
+    p.add_argument("--index", default="indexes/demo")
+    p.add_argument("-k", type=int, default=3, help="passages printed per question (terminal)")
+    p.add_argument(
+        "--no-serve", action="store_true", help="answer three example questions and exit"
+    )
+    add_host_port_args(p)
+    add_model_args(p, default_profile="embedded")
+    p.set_defaults(func=cmd_demo)
+
+    p = subparsers.add_parser("serve", help="serve the Gradio chat UI over an index")
+    p.add_argument("--index", required=True)
+    add_host_port_args(p)
+    add_model_args(p)
+    p.set_defaults(func=cmd_serve)

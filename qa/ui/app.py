@@ -1,0 +1,153 @@
+"""The Gradio chat: ask a question, see the answers, the evidence, its entities and relations.
+
+``build_app(qa)`` makes the Blocks app; ``serve(qa)`` runs it until Ctrl+C. What a reply looks
+like is :mod:`qa.ui.render`; this module only wires a :class:`~qa.pipeline.QA` to Gradio.
+
+One :class:`~qa.pipeline.QA` (one copy of every model) serves all users. Gradio's queue runs at
+most ``concurrency`` questions at once (``[ui] concurrency`` of the profile); the others wait
+in line and see their place in it. Within those, the model work itself takes turns (see
+``ChatHandler``), while streaming and rendering overlap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+from qa.errors import QAError
+from qa.pipeline import MAX_QUESTION_CHARS, QA, add_retrieval_time
+from qa.types import QUESTION_TYPES, RETRIEVAL_MODES
+from qa.ui.render import CSS, error_html, esc, legend_html, render_reply
+
+QTYPE_CHOICES = ("auto", *QUESTION_TYPES)
+EXAMPLE = "Which gene is mutated in Rett syndrome?"
+
+
+class ChatHandler:
+    """Answers one chat turn, streaming the stage it is at; shared by every user."""
+
+    def __init__(self, qa: QA, max_k: int = 50) -> None:
+        self.qa = qa
+        self.max_k = max_k
+        # Model work runs one question at a time: a fast tokenizer shared by two threads can
+        # fail ("Already borrowed") and the annotation cache is a plain dict. On a CPU torch
+        # already spreads one question over every core, so little is lost; users beyond the
+        # lock see the stage they wait at, those beyond the queue's limit their place in it.
+        self._lock = threading.Lock()
+
+    def check(self, question: str, k: float | str, mode: str) -> int:
+        """The number of passages to read; a :class:`QAError` that the user can act on if the
+        question or the settings cannot be used."""
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QAError(
+                f"The question has {len(question):,} characters; ask in at most "
+                f"{MAX_QUESTION_CHARS:,} (one question, not a document)."
+            )
+        try:
+            passages = int(k)
+        except (TypeError, ValueError):
+            raise QAError(f"k must be a whole number of passages, not {k!r}.") from None
+        if not 1 <= passages <= self.max_k:
+            raise QAError(f"k must be between 1 and {self.max_k}.")
+        if mode not in RETRIEVAL_MODES:
+            raise QAError(f"Unknown retrieval mode {mode!r}: use {', '.join(RETRIEVAL_MODES)}.")
+        return passages
+
+    def __call__(
+        self, message: str, history: list[dict] | None, k: float, mode: str, qtype: str
+    ) -> Iterator[tuple[list[dict], str]]:
+        history = list(history or [])
+        question = (message or "").strip()
+        if not question:
+            yield history, message
+            return
+        shown = question if len(question) <= 300 else question[:300] + "…"
+        history.append({"role": "user", "content": esc(shown)})
+        try:
+            passages = self.check(question, k, mode)
+            history.append({"role": "assistant", "content": "<i>Searching…</i>"})
+            yield list(history), ""
+            with self._lock:
+                started = time.perf_counter()
+                hits = self.qa.search(question, k=passages, mode=mode)
+                retrieve_ms = (time.perf_counter() - started) * 1000
+            history[-1] = {"role": "assistant", "content": f"<i>Reading {len(hits)} passages…</i>"}
+            yield list(history), ""
+            with self._lock:
+                result = self.qa.answer(
+                    question, hits, qtype=None if qtype == "auto" else qtype, ranked=True
+                )
+            add_retrieval_time(result, retrieve_ms)
+            history[-1] = {"role": "assistant", "content": render_reply(result)}
+        except QAError as exc:
+            if history and history[-1]["role"] == "assistant":
+                history.pop()
+            history.append({"role": "assistant", "content": error_html(str(exc))})
+        yield list(history), ""
+
+
+def build_app(qa: QA, title: str = "Biomedical question answering"):
+    """The Gradio Blocks chat over a loaded :class:`~qa.pipeline.QA`, limits from ``[ui]``."""
+    import gradio as gr
+
+    ui = qa.profile.ui
+    handler = ChatHandler(qa, max_k=ui.max_k)
+    index_info = ""
+    if qa.index is not None:
+        index_info = f"{len(qa.index.passages):,} passages, profile {qa.profile.name}"
+    with gr.Blocks(title=title, analytics_enabled=False) as app:
+        gr.Markdown(f"## {esc(title)}\n{esc(index_info)}")
+        with gr.Row():
+            with gr.Column(scale=4):
+                chat = gr.Chatbot(
+                    label="Answers", height=620, elem_id="qa-chat", sanitize_html=True
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        placeholder=f"Ask a biomedical question, e.g. {EXAMPLE}",
+                        show_label=False,
+                        scale=5,
+                        elem_id="qa-question",
+                        max_lines=4,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+            with gr.Column(scale=1, min_width=220):
+                k = gr.Slider(1, ui.max_k, value=ui.k, step=1, label="Passages (k)")
+                mode = gr.Radio(list(RETRIEVAL_MODES), value=ui.mode, label="Retrieval")
+                qtype = gr.Dropdown(list(QTYPE_CHOICES), value="auto", label="Question type")
+                gr.HTML(legend_html())
+                clear = gr.Button("Clear")
+        inputs = [box, chat, k, mode, qtype]
+
+        def ask(message: str, history: list[dict], k: float, mode: str, qtype: str):
+            # A plain generator function: Gradio streams generator functions, not callables.
+            yield from handler(message, history, k, mode, qtype)
+
+        box.submit(ask, inputs, [chat, box], api_name="ask")
+        send.click(ask, inputs, [chat, box], api_name=False)
+        clear.click(lambda: ([], ""), None, [chat, box], api_name=False)
+    app.queue(default_concurrency_limit=ui.concurrency, max_size=ui.queue_size)
+    return app
+
+
+def serve(qa: QA, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Warm the models, launch the app, print its URL, and serve until Ctrl+C."""
+    seconds = qa.warm_up()
+    app = build_app(qa)
+    _, url, _ = app.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        show_error=True,
+        footer_links=["api"],
+        css=CSS,
+    )
+    url = url or f"http://{host}:{port}/"
+    print(f"Models ready in {seconds:.1f} s. Serving the QA chat at {url}", flush=True)
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        app.block_thread()
+    except KeyboardInterrupt:
+        app.close()
