@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from qa.annotate.ner_data import DATA_ENV, DEFAULT_TRAINING
 from qa.cli_common import add_device_arg, add_training_args, print_json, training_kwargs
+from qa.corpus.ner import DATA_ENV, DEFAULT_TRAINING
 
 _SOURCES_HELP = (
     "corpus names ({names}), optionally with a split (bc2gm:{split}), or CoNLL-style "

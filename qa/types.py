@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+QUESTION_TYPES = ("factoid", "list", "yesno", "summary")
+RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
+
 
 @dataclass(frozen=True)
 class Passage:

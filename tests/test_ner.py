@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from qa.annotate.ner import EntityTagger, resolve_overlaps
-from qa.annotate.ner_data import (
+from qa.corpus.ner import (
     DEFAULT_TRAINING,
     bio_spans,
     char_spans,
@@ -317,7 +317,7 @@ def test_the_shared_corpora_read_with_their_published_counts(shared_data: Path) 
     assert mentions("ncbi-disease:test") == {"DISEASE": 960}
     assert mentions("bc2gm:dev") == {"GENE": 3061}
     assert mentions("s800:test") == {"SPECIES": 767}
-    # The shared JNLPBA copy tags proteins/DNA/RNA only: cell types stay O (see ner_data).
+    # The shared JNLPBA copy tags proteins/DNA/RNA only: cell types stay O (see qa.corpus.ner).
     [jnlpba] = resolve_sources(["jnlpba:dev"], data_dir=shared_data)
     for sentence in read_source(jnlpba):
         text, gold = char_spans(sentence)

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from qa.annotate.relation_data import (
+from qa.annotate.relations import (
+    PairInput,
+    RelationClassifier,
+    encode_pairs,
+    mark_pair,
+    pair_family,
+)
+from qa.cli_relations import add_eval_relations, add_train_relations
+from qa.corpus.relations import (
     CHEMICAL_OR_GENE,
     LABELS,
     NONE,
@@ -24,14 +32,6 @@ from qa.annotate.relation_data import (
     read_tsv,
     sentence_groups,
 )
-from qa.annotate.relations import (
-    PairInput,
-    RelationClassifier,
-    encode_pairs,
-    mark_pair,
-    pair_family,
-)
-from qa.cli_relations import add_eval_relations, add_train_relations
 from qa.errors import CorpusFormatError, ModelLoadError
 from qa.evaluate.relations import cid_document_scores, evaluate_relations, relation_scores
 from qa.modelhub import locate

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.annotate.relation_data import (
+from qa.corpus.relations import (
     NONE,
     RelationExample,
     corpus_format,
