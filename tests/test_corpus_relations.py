@@ -6,20 +6,12 @@ import json
 
 import pytest
 
-from qa.corpus.relations import (
-    CHEMICAL_OR_GENE,
-    LABELS,
-    NONE,
-    cid_coverage,
-    corpus_format,
-    read_bc5cdr_cid,
-    read_chemprot,
-    read_ddi,
-    read_pubtator,
-    read_relations,
-    read_tsv,
-    sentence_groups,
-)
+from qa.corpus.relations import corpus_format, read_relations
+from qa.corpus.relations.chemprot import read_chemprot
+from qa.corpus.relations.ddi import read_ddi
+from qa.corpus.relations.examples import CHEMICAL_OR_GENE, LABELS, NONE, sentence_groups
+from qa.corpus.relations.pubtator import cid_coverage, read_bc5cdr_cid, read_pubtator
+from qa.corpus.relations.tsv import read_tsv
 from qa.errors import CorpusFormatError
 
 from .relation_samples import (

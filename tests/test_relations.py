@@ -17,7 +17,8 @@ from qa.annotate.relations import (
     pair_family,
 )
 from qa.cli_relations import add_eval_relations, add_train_relations
-from qa.corpus.relations import LABELS, NONE, examples_from_cid, read_pubtator
+from qa.corpus.relations.examples import LABELS, NONE
+from qa.corpus.relations.pubtator import examples_from_cid, read_pubtator
 from qa.errors import ModelLoadError
 from qa.evaluate.relations import cid_document_scores, evaluate_relations, relation_scores
 from qa.modelhub import locate

@@ -28,7 +28,7 @@ import torch
 
 from qa.batching import pad_batch
 from qa.config import resolve_device
-from qa.corpus.relations import (
+from qa.corpus.relations.examples import (
     CHEMICAL,
     DISEASE,
     FAMILIES,

@@ -68,10 +68,6 @@ class Snippet:
     end_section: str = ""
 
     @property
-    def key(self) -> str:
-        return snippet_key(self.text)
-
-    @property
     def pmid(self) -> str:
         return pmid_of(self.document)
 
@@ -79,10 +75,6 @@ class Snippet:
     def begin_section(self) -> str:
         """The section as the evaluator names it: what follows the first dot ("0")."""
         return _after_dot(self.section)
-
-    @property
-    def end_section_name(self) -> str:
-        return _after_dot(self.end_section)
 
     @property
     def size(self) -> int:
@@ -98,10 +90,9 @@ class Snippet:
         return parts[-1]
 
     def same_sections(self, other: Snippet) -> bool:
-        return (
-            self.begin_section == other.begin_section
-            and self.end_section_name == other.end_section_name
-        )
+        return self.begin_section == other.begin_section and _after_dot(
+            self.end_section
+        ) == _after_dot(other.end_section)
 
     def _comparable(self, other: Snippet) -> bool:
         # Same sections, or the asymmetric rule: a section "0" (from "sections.0") of this

@@ -28,6 +28,7 @@ PUBMED_URL = "http://www.ncbi.nlm.nih.gov/pubmed/"
 RETRIEVAL_DEPTH = 100  # passages ranked per question for recall@100
 SUBMITTED_DOCUMENTS = 10  # BioASQ accepts at most 10 documents and 10 snippets
 SUBMITTED_SNIPPETS = 10
+EXACT_TYPES = tuple(t for t in QUESTION_TYPES if t != "summary")  # scored on exact answers
 
 
 def submission_snippet(passage: Passage) -> dict[str, Any]:
@@ -167,7 +168,7 @@ def _batch_mean(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
             key: round(sum(b[kind][key] for b in batches.values()) / len(batches), 4)
             for key in metrics[kind]
         }
-        for kind in ("factoid", "list", "yesno")
+        for kind in EXACT_TYPES
     }
 
 
@@ -297,7 +298,7 @@ def report_markdown(run: dict[str, Any], *, command: str = "", worst: int = 10) 
         "| type | measure | all questions | mean over batches |",
         "|---|---|---|---|",
     ]
-    for kind in ("factoid", "list", "yesno"):
+    for kind in EXACT_TYPES:
         for key, value in m[kind].items():
             lines.append(
                 f"| {kind} | {key} | {_fmt(value)} | {_fmt(m['batch_mean'].get(kind, {}).get(key, '-'))} |"

@@ -33,51 +33,10 @@ from pathlib import Path
 
 from qa.corpus.relations.chemprot import read_chemprot
 from qa.corpus.relations.ddi import read_ddi
-from qa.corpus.relations.examples import (
-    CHEMICAL,
-    CHEMICAL_OR_GENE,
-    DISEASE,
-    FAMILIES,
-    GENE,
-    LABELS,
-    NONE,
-    RelationExample,
-    label_family,
-    sentence_groups,
-)
-from qa.corpus.relations.pubtator import (
-    PubTatorDocument,
-    cid_coverage,
-    examples_from_cid,
-    read_bc5cdr_cid,
-    read_pubtator,
-)
+from qa.corpus.relations.examples import RelationExample
+from qa.corpus.relations.pubtator import read_bc5cdr_cid
 from qa.corpus.relations.tsv import read_tsv
 from qa.errors import CorpusFormatError
-
-__all__ = [
-    "CHEMICAL",
-    "CHEMICAL_OR_GENE",
-    "DISEASE",
-    "FAMILIES",
-    "FORMATS",
-    "GENE",
-    "LABELS",
-    "NONE",
-    "PubTatorDocument",
-    "RelationExample",
-    "cid_coverage",
-    "corpus_format",
-    "examples_from_cid",
-    "label_family",
-    "read_bc5cdr_cid",
-    "read_chemprot",
-    "read_ddi",
-    "read_pubtator",
-    "read_relations",
-    "read_tsv",
-    "sentence_groups",
-]
 
 FORMATS = ("pubtator", "chemprot", "ddi", "tsv")
 

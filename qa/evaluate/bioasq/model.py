@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qa.corpus.bioasq import Snippet
+from qa.types import QUESTION_TYPES
 
 #: Values of the Java tool's ``-e`` flag: 2 for BioASQ1-2, 3 for BioASQ3-4, 5 for BioASQ5-7,
 #: 8 for BioASQ8, 9 since BioASQ9. The Java ``main`` rejects nothing but computes no AP for
@@ -25,8 +26,7 @@ JAVA_DEFAULT_VERSION = 2
 #: The version BioASQ uses for its current editions (BioASQ9 and later).
 CURRENT_VERSION = 9
 
-FACTOID, YESNO, SUMMARY, LIST = "factoid", "yesno", "summary", "list"
-TYPES = (FACTOID, YESNO, SUMMARY, LIST)
+FACTOID, LIST, YESNO, SUMMARY = QUESTION_TYPES
 
 MISSING: Any = object()
 

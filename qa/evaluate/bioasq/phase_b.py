@@ -30,13 +30,13 @@ from qa.evaluate.bioasq.model import (
     JAVA_DEFAULT_VERSION,
     LIST,
     SUMMARY,
-    TYPES,
     ExactAnswer,
     Question,
     check_version,
     first_by_id,
 )
 from qa.evaluate.bioasq.submission import exact_answer
+from qa.types import QUESTION_TYPES
 
 
 def _holds_synonym(items: list[list[str]], candidate: list[str], remove: bool) -> bool:
@@ -137,9 +137,9 @@ def phase_b(
     lists: list[tuple[float, float, float]] = []
     yesno: list[tuple[bool, bool]] = []  # (gold is "yes", answer right)
     for g in gold:
-        if g.type not in TYPES:
+        if g.type not in QUESTION_TYPES:
             raise CorpusFormatError(
-                f"{g.where()}: 'type' must be one of {', '.join(TYPES)}, got {g.type!r}."
+                f"{g.where()}: 'type' must be one of {', '.join(QUESTION_TYPES)}, got {g.type!r}."
             )
         if g.type == SUMMARY:
             continue  # no exact-answer measure
