@@ -35,7 +35,7 @@ from qa.corpus.jsonl import read_jsonl, write_jsonl
 from qa.errors import CorpusFormatError, IndexStoreError
 from qa.retrieve.base import Searcher
 from qa.retrieve.bm25 import BM25Index
-from qa.retrieve.dense import DenseIndex, build_faiss
+from qa.retrieve.dense import DenseIndex
 from qa.retrieve.encoder import SentenceEncoder
 from qa.retrieve.hybrid import HybridRetriever
 from qa.types import RETRIEVAL_MODES, Passage
@@ -131,19 +131,22 @@ def build_index(
         stages.update(1)
         stages.set_postfix_str("dense")
         query_enc, passage_enc = encoders or load_encoders(profile, device)
-        vectors = DenseIndex.encode_passages(
-            items, passage_enc, batch_size=profile.embedder.batch_size, show_progress=show_progress
+        dense = DenseIndex.build(
+            items,
+            query_enc,
+            profile.index,
+            passage_encoder=passage_enc,
+            batch_size=profile.embedder.batch_size,
+            show_progress=show_progress,
         )
-        stages.update(1)
-        faiss_index = build_faiss(vectors, profile.index)
-        DenseIndex(query_enc, faiss_index, items).save(tmp / FAISS_FILE)
-        stages.update(1)
+        dense.save(tmp / FAISS_FILE)
+        stages.update(2)
         stages.close()
         files = _checksums(tmp)
         manifest = {
             "format_version": FORMAT_VERSION,
             "profile": profile.to_dict(),
-            "embedder": {**embedder_identity(profile), "dim": int(vectors.shape[1])},
+            "embedder": {**embedder_identity(profile), "dim": int(dense.index.d)},
             "passages": len(items),
             "corpus_sha256": files[PASSAGES],
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -83,6 +83,24 @@ class DenseIndex:
             desc="Embedding passages",
         )
 
+    @classmethod
+    def build(
+        cls,
+        passages: Sequence[Passage],
+        encoder: SentenceEncoder,
+        config: IndexConfig,
+        *,
+        passage_encoder: SentenceEncoder | None = None,
+        batch_size: int = 64,
+        show_progress: bool = False,
+    ) -> DenseIndex:
+        """Encode ``passages`` (with ``passage_encoder`` when the model is asymmetric) and index
+        them as ``config`` says; questions are then encoded with ``encoder``."""
+        vectors = cls.encode_passages(
+            passages, passage_encoder or encoder, batch_size, show_progress=show_progress
+        )
+        return cls(encoder, build_faiss(vectors, config), passages)
+
     def save(self, path: str | Path) -> None:
         """Write the vectors with ``faiss.write_index`` (arrays only, nothing pickled)."""
         faiss.write_index(self.index, str(path))

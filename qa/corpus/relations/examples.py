@@ -78,6 +78,14 @@ def line_error(path: Path | str, line: int, what: str) -> CorpusFormatError:
     return CorpusFormatError(f"{path}, line {line}: {what}")
 
 
+def check_field_count(
+    fields: Sequence[str], counts: tuple[int, ...], path: Path | str, line: int, expected: str
+) -> None:
+    """Refuse a tab-separated line whose number of fields is not one of ``counts``."""
+    if len(fields) not in counts:
+        raise line_error(path, line, f"{len(fields)} tab-separated fields; {expected}")
+
+
 def span_entity(text: str, start: int, end: int, label: str) -> Entity:
     return Entity(start=start, end=end, label=label, text=text[start:end])
 

@@ -24,6 +24,7 @@ from qa.corpus.relations.examples import (
     DISEASE,
     NONE,
     RelationExample,
+    check_field_count,
     line_error,
     overlapping,
     sentence_groups,
@@ -94,13 +95,14 @@ def _annotation(block: _Block | None, line: str, path: Path, lineno: int) -> Non
         if parts[1] == "CID":
             block.relations.add((parts[2], parts[3]))
         return  # other relation types (BioRED's) are not used here
-    if len(parts) not in (6, 7):
-        raise line_error(
-            path,
-            lineno,
-            f"{len(parts)} tab-separated fields; a mention line has 6 or 7 "
-            "(PMID, start, end, text, type, ids[, names]) and a relation line 4 or 5",
-        )
+    check_field_count(
+        parts,
+        (6, 7),
+        path,
+        lineno,
+        "a mention line has 6 or 7 (PMID, start, end, text, type, ids[, names]) "
+        "and a relation line 4 or 5",
+    )
     try:
         start, end = int(parts[1]), int(parts[2])
     except ValueError:

@@ -23,6 +23,7 @@ from qa.corpus.relations.examples import (
     LABELS,
     NONE,
     RelationExample,
+    check_field_count,
     label_family,
     line_error,
     span_entity,
@@ -110,13 +111,8 @@ def read_tsv(path: str | Path) -> list[RelationExample]:
             fields = line.split("\t")
             if lineno == 1 and fields[0].strip().lower() in ("index", "sentence"):
                 continue  # the header of test.tsv
-            if len(fields) not in (2, 3):
-                raise line_error(
-                    path,
-                    lineno,
-                    f"{len(fields)} tab-separated fields; expected 'sentence<TAB>label' or "
-                    "'index<TAB>sentence<TAB>label'",
-                )
+            expected = "expected 'sentence<TAB>label' or 'index<TAB>sentence<TAB>label'"
+            check_field_count(fields, (2, 3), path, lineno, expected)
             text, raw_label = fields[-2], fields[-1]
             if "@CHEM-GENE$" in text:
                 continue
