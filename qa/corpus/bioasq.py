@@ -90,9 +90,9 @@ class Snippet:
         return parts[-1]
 
     def same_sections(self, other: Snippet) -> bool:
-        return self.begin_section == other.begin_section and _after_dot(
-            self.end_section
-        ) == _after_dot(other.end_section)
+        """Begin and end sections agree, as the evaluator names them."""
+        mine = (self.begin_section, _after_dot(self.end_section))
+        return mine == (other.begin_section, _after_dot(other.end_section))
 
     def _comparable(self, other: Snippet) -> bool:
         # Same sections, or the asymmetric rule: a section "0" (from "sections.0") of this

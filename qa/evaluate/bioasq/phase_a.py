@@ -134,6 +134,7 @@ def _score_pair(gold: Question, resp: Question, version: int) -> tuple[PhaseASco
 
 
 def phase_a(gold: Sequence[Question], submission: Sequence[Question], version: int) -> dict:
+    """Mean document and snippet measures of the gold questions the Java would score."""
     check_version(version)
     by_id = first_by_id(submission)
     doc_scores: list[PhaseAScore] = []

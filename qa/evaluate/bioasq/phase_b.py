@@ -129,6 +129,7 @@ def phase_b(
     max_factoid_answers: int | None,
     submission_name: str,
 ) -> dict:
+    """Mean exact-answer measures per type over the gold questions the Java would score."""
     check_version(version)
     if max_factoid_answers is not None and max_factoid_answers < 1:
         raise ValueError(f"max_factoid_answers must be at least 1, got {max_factoid_answers}.")
