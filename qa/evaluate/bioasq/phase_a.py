@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from qa.corpus.bioasq import Snippet
 from qa.evaluate.bioasq import java
@@ -54,14 +54,13 @@ def merge_overlapping(snippets: list[Snippet]) -> None:
         i += 1
 
 
-@dataclass
-class PhaseAScore:
+class PhaseAScore(NamedTuple):
     """Question-level measures of one kind of item (``CalculatedMeasures``)."""
 
-    precision: float = 0.0
-    recall: float = 0.0
-    f1: float = 0.0
-    average_precision: float = 0.0
+    precision: float
+    recall: float
+    f1: float
+    average_precision: float
 
 
 def _divisor(version: int, n_gold: int) -> float:
@@ -77,16 +76,16 @@ def document_scores(gold: list[str], submitted: list[str], version: int) -> Phas
 
     ``submitted`` must already be de-duplicated, as the Java reader does.
     """
-    score = PhaseAScore()
+    precision = recall = f1 = average_precision = 0.0
     gold_set = set(gold)
     if submitted:
         submitted_set = set(submitted)
         tp = sum(1 for d in submitted if d in gold_set)
         fn = sum(1 for d in gold if d not in submitted_set)
-        score.precision = tp / len(submitted)
-        score.recall = tp / (tp + fn) if tp + fn else 0.0
-        if score.precision and score.recall:
-            score.f1 = 2 * score.precision * score.recall / (score.precision + score.recall)
+        precision = tp / len(submitted)
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        if precision and recall:
+            f1 = 2 * precision * recall / (precision + recall)
     total, hits = 0.0, 0
     for rank, d in enumerate(submitted, start=1):
         if d in gold_set:
@@ -94,13 +93,13 @@ def document_scores(gold: list[str], submitted: list[str], version: int) -> Phas
             total += hits / rank
     submitted[:] = [d for d in submitted if d in gold_set]  # the Java's retainAll
     if submitted:
-        score.average_precision = java.div(total, _divisor(version, len(gold)))
-    return score
+        average_precision = java.div(total, _divisor(version, len(gold)))
+    return PhaseAScore(precision, recall, f1, average_precision)
 
 
 def snippet_scores(gold: list[Snippet], submitted: list[Snippet], version: int) -> PhaseAScore:
     """Character-overlap precision, recall, F1 and AP of already merged snippet lists."""
-    score = PhaseAScore()
+    precision = recall = f1 = 0.0
     if submitted:
         overlap = sum(
             s.overlap(g) for s in submitted for g in gold if s.document_id == g.document_id
@@ -108,11 +107,11 @@ def snippet_scores(gold: list[Snippet], submitted: list[Snippet], version: int) 
         submitted_chars = sum(s.size for s in submitted)
         gold_chars = sum(g.size for g in gold)
         if submitted_chars != 0:
-            score.precision = java.div(overlap, submitted_chars)
+            precision = java.div(overlap, submitted_chars)
         if gold_chars != 0:
-            score.recall = java.div(overlap, gold_chars)
-        if score.precision != 0 or score.recall != 0:
-            score.f1 = java.div(2 * score.precision * score.recall, score.precision + score.recall)
+            recall = java.div(overlap, gold_chars)
+        if precision != 0 or recall != 0:
+            f1 = java.div(2 * precision * recall, precision + recall)
     total = 0.0
     chars = shared = 0
     for s in submitted:
@@ -120,8 +119,8 @@ def snippet_scores(gold: list[Snippet], submitted: list[Snippet], version: int) 
         shared += sum(s.overlap(g) for g in gold if s.document == g.document)
         relevant = any(s.document == g.document for g in gold)
         total += java.div(shared, chars) * (1 if relevant else 0)
-    score.average_precision = java.div(total, _divisor(version, len(gold)))
-    return score
+    average_precision = java.div(total, _divisor(version, len(gold)))
+    return PhaseAScore(precision, recall, f1, average_precision)
 
 
 def _score_pair(gold: Question, resp: Question, version: int) -> tuple[PhaseAScore, PhaseAScore]:
