@@ -15,9 +15,8 @@ import json
 
 from tqdm.auto import tqdm
 
-from qa.corpus.bioasq import load_golden
+from qa.corpus.bioasq import load_golden, snippet_passages
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_b
-from qa.evaluate.run import gold_snippet_passages
 from qa.pipeline import QA
 from qa.read.reader import select_list
 
@@ -35,7 +34,7 @@ def main() -> None:
     questions = [q for q in load_golden(files) if q.type == "list" and q.snippets]
     qa = QA.load(None, profile=args.profile, device=args.device)
     candidates = {
-        q.id: qa.components.reader.read(q.body, gold_snippet_passages(q), top_k=30)
+        q.id: qa.components.reader.read(q.body, list(snippet_passages(q.snippets)), top_k=30)
         for q in tqdm(questions, desc="Reading list questions", unit="q")
     }
     gold = [q.raw for q in questions]

@@ -9,17 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from qa.corpus.bioasq import Snippet, read_questions
 from qa.errors import CorpusFormatError, QAError
 from qa.evaluate.bioasq import (
     JAVA_DEFAULT_VERSION,
-    Snippet,
     evaluate_bioasq,
     evaluate_phase_a,
     evaluate_phase_b,
-    load_submission,
-    merge_overlapping,
-    squad_em_f1,
 )
+from qa.evaluate.bioasq.phase_a import merge_overlapping
+from qa.evaluate.bioasq.squad import squad_em_f1
 
 BIOASQ_10B1 = (
     "bioasq/Teddy-XiongGZ__MIRAGE/rawdata__bioasq__Task10BGoldenEnriched__10B1_golden.json"
@@ -359,9 +358,14 @@ def test_snippets_match_on_pmid_for_overlap_but_on_full_url_for_ap() -> None:
     assert (r["mean_precision"], r["mean_recall"], r["f_measure"], r["map"]) == (1, 1, 1, 0)
 
 
+def section_snippet(section: str, begin: int, end: int) -> Snippet:
+    """A snippet of document "d" that begins and ends in ``section``."""
+    return Snippet(document="d", section=section, end_section=section, begin=begin, end=end)
+
+
 def test_section_zero_meets_abstract_in_one_direction_only() -> None:
-    zero = Snippet("d", "0", "0", 0, 9)
-    abstract = Snippet("d", "abstract", "abstract", 5, 14)
+    zero = section_snippet("0", 0, 9)
+    abstract = section_snippet("abstract", 5, 14)
     assert zero.overlap(abstract) == 5  # [5, 9], inclusive ends
     assert abstract.overlap(zero) == 0
     gold = [q("a", "summary", snippets=[snip("d", 5, 14)])]
@@ -372,10 +376,10 @@ def test_section_zero_meets_abstract_in_one_direction_only() -> None:
 
 def test_merge_overlapping_snippets() -> None:
     s = [
-        Snippet("d", "abstract", "abstract", 0, 9),
-        Snippet("d", "title", "title", 0, 30),  # other section: kept apart
-        Snippet("d", "abstract", "abstract", 20, 29),
-        Snippet("d", "abstract", "abstract", 5, 25),  # joins the first and the third
+        section_snippet("abstract", 0, 9),
+        section_snippet("title", 0, 30),  # other section: kept apart
+        section_snippet("abstract", 20, 29),
+        section_snippet("abstract", 5, 25),  # joins the first and the third
     ]
     merge_overlapping(s)
     assert [(x.begin_section, x.begin, x.end) for x in s] == [
@@ -474,16 +478,16 @@ def test_gold_without_exact_answer_fails_before_version_9(tmp_path: Path) -> Non
     assert evaluate_bioasq(gold, sub, version=9)["phase_b"]["list"]["questions"] == 0
 
 
-def test_load_submission_checks_structure(tmp_path: Path) -> None:
+def test_a_submission_file_is_checked_for_structure(tmp_path: Path) -> None:
     path = tmp_path / "sub.json"
     _write(path, [q("a", "factoid", [["x"]]), {"type": "factoid"}])
     with pytest.raises(CorpusFormatError, match=r"sub\.json, question #2: no 'id'"):
-        load_submission(path)
+        read_questions(path)
     path.write_text('{"questions": [', encoding="utf-8")
     with pytest.raises(CorpusFormatError, match=r"sub\.json, line 1: not valid JSON"):
-        load_submission(path)
+        read_questions(path)
     with pytest.raises(CorpusFormatError, match="no such file"):
-        load_submission(tmp_path / "absent.json")
+        read_questions(tmp_path / "absent.json")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from qa.errors import IndexStoreError, ModelLoadError
 from qa.index.store import build_index, load_index, read_manifest
 from qa.retrieve.dense import DenseIndex
 from qa.retrieve.encoder import SentenceEncoder
+from qa.types import RETRIEVAL_MODES
 
 from .conftest import tiny_profile
 
@@ -45,7 +46,16 @@ def test_manifest_records_profile_models_counts_and_checksums(built) -> None:
         "bm25_weight": 0.5,
         "dense_weight": 0.5,
     }
-    assert set(manifest["files"]) >= {"passages.jsonl", "dense.faiss", "bm25/params.index.json"}
+    assert sorted(manifest["files"]) == [
+        "bm25/data.csc.index.npy",
+        "bm25/indices.csc.index.npy",
+        "bm25/indptr.csc.index.npy",
+        "bm25/params.index.json",
+        "bm25/qa_tokenizer.json",
+        "bm25/vocab.index.json",
+        "dense.faiss",
+        "passages.jsonl",
+    ]
     assert manifest["corpus_sha256"] == manifest["files"]["passages.jsonl"]
 
 
@@ -56,7 +66,7 @@ def test_save_then_load_gives_identical_results(built, tiny_model, sample_passag
     assert loaded.profile.embedder == profile.embedder
     # A second load (fresh encoder, fresh FAISS read) must agree exactly with the first.
     again = load_index(folder, profile)
-    for mode in ("bm25", "dense", "hybrid"):
+    for mode in RETRIEVAL_MODES:
         assert results(loaded, mode) == results(again, mode)
     assert results(loaded, "bm25")[0][0][0] == "p1"
 

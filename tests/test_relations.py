@@ -1,4 +1,4 @@
-"""Relations between entities: corpus loaders, the pair classifier, its measures and trainer."""
+"""Relations between entities: the pair classifier, its measures and its trainer."""
 
 from __future__ import annotations
 
@@ -8,21 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from qa.annotate.relation_data import (
-    CHEMICAL_OR_GENE,
-    LABELS,
-    NONE,
-    cid_coverage,
-    corpus_format,
-    examples_from_cid,
-    read_bc5cdr_cid,
-    read_chemprot,
-    read_ddi,
-    read_pubtator,
-    read_relations,
-    read_tsv,
-    sentence_groups,
-)
 from qa.annotate.relations import (
     PairInput,
     RelationClassifier,
@@ -31,251 +16,16 @@ from qa.annotate.relations import (
     pair_family,
 )
 from qa.cli import build_parser
-from qa.errors import CorpusFormatError, ModelLoadError
+from qa.corpus.relations.examples import LABELS, NONE
+from qa.corpus.relations.pubtator import examples_from_cid, read_pubtator
+from qa.errors import ModelLoadError
 from qa.evaluate.relations import cid_document_scores, evaluate_relations, relation_scores
 from qa.modelhub import locate
 from qa.train.relations import train_relations
 from qa.types import Entity
 
 from .conftest import save_tiny_bert
-
-# --- samples, written as the real files are -------------------------------------------------
-
-TITLE = "Lidocaine-induced cardiac asystole."
-ABSTRACT = (
-    "Intravenous lidocaine caused profound bradycardia in a man. "
-    "Naloxone was given. He later developed seizures."
-)
-PUBTATOR = f"""354896|t|{TITLE}
-354896|a|{ABSTRACT}
-354896\t0\t9\tLidocaine\tChemical\tD008012
-354896\t18\t34\tcardiac asystole\tDisease\tD006323
-354896\t48\t57\tlidocaine\tChemical\tD008012
-354896\t74\t85\tbradycardia\tDisease\tD001919
-354896\t96\t104\tNaloxone\tChemical\t-1
-354896\t135\t143\tseizures\tDisease\tD012640
-354896\tCID\tD008012\tD006323
-354896\tCID\tD008012\tD001919
-354896\tCID\tD008012\tD012640
-
-"""
-
-CHEMPROT = [
-    {"text": "<< Aspirin >> irreversibly inhibits [[ COX-1 ]] and COX-2.", "label": "INHIBITOR"},
-    {"text": "<< Aspirin >> irreversibly inhibits COX-1 and [[ COX-2 ]].", "label": "INHIBITOR"},
-    {"text": "Aspirin irreversibly inhibits << COX-1 >> and [[ COX-2 ]]x.", "label": "INHIBITOR"},
-    {"text": "<< Dopamine >> is an [[ D2 receptor ]] agonist and L-dopa.", "label": "AGONIST"},
-    {"text": "<< Dopamine >> is an D2 receptor agonist and [[ L-dopa ]].", "label": "PRODUCT-OF"},
-]
-
-DDI = """<?xml version="1.0" encoding="UTF-8"?>
-<document id="DDI-DrugBank.d1">
-    <sentence id="DDI-DrugBank.d1.s0" text="Warfarin with aspirin or beta blocking and calcium channel agents raises bleeding.&#xd;&#xa;">
-        <entity id="DDI-DrugBank.d1.s0.e0" charOffset="0-7"
-            type="drug" text="Warfarin"/>
-        <entity id="DDI-DrugBank.d1.s0.e1" charOffset="14-20"
-            type="brand" text="aspirin"/>
-        <entity id="DDI-DrugBank.d1.s0.e2" charOffset="25-37;59-64"
-            type="group" text="beta blocking agents"/>
-        <pair id="DDI-DrugBank.d1.s0.p0" e1="DDI-DrugBank.d1.s0.e0"
-            e2="DDI-DrugBank.d1.s0.e1" ddi="true" type="effect"/>
-        <pair id="DDI-DrugBank.d1.s0.p1" e1="DDI-DrugBank.d1.s0.e0"
-            e2="DDI-DrugBank.d1.s0.e2" ddi="false"/>
-    </sentence>
-    <sentence id="DDI-DrugBank.d1.s1" text="No interactions were seen.">
-    </sentence>
-</document>
-"""
-
-GAD_TRAIN = (
-    "A/A genotype in @GENE$ predicts @DISEASE$ development.\t1\n"
-    "No link between @DISEASE$ and the @GENE$ gene was found.\t0\n"
-)
-GAD_TEST = "index\tsentence\tlabel\n0\tVariants of @GENE$ raise the risk of @DISEASE$.\t1\n"
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def chemprot_file(folder: Path, records=CHEMPROT) -> Path:
-    return write(folder / "chemprot.txt", "".join(json.dumps(r) + "\n" for r in records))
-
-
-def mention(text: str, words: str, label: str = "DISEASE") -> Entity:
-    start = text.index(words)
-    return Entity(start, start + len(words), label, words)
-
-
-def assert_offsets_hold(examples) -> None:
-    for e in examples:
-        assert e.text[e.head.start : e.head.end] == e.head.text
-        assert e.text[e.tail.start : e.tail.end] == e.tail.text
-
-
-# --- loaders ------------------------------------------------------------------------------
-
-
-def test_bc5cdr_cid_pairs_are_mentions_in_one_sentence_labelled_from_the_document(
-    tmp_path,
-) -> None:
-    examples = read_bc5cdr_cid(write(tmp_path / "cdr.PubTator.txt", PUBTATOR))
-    assert_offsets_hold(examples)
-    pairs = {(e.head.text, e.tail.text): e.label for e in examples}
-    # Title: its own sentence; lidocaine/bradycardia: sentence 2; naloxone has no MeSH id.
-    assert pairs == {
-        ("Lidocaine", "cardiac asystole"): "chemical-disease:induces",
-        ("lidocaine", "bradycardia"): "chemical-disease:induces",
-    }
-    assert {e.head.label for e in examples} == {"CHEMICAL"}
-    assert {e.tail.label for e in examples} == {"DISEASE"}
-    assert examples[1].text == "Intravenous lidocaine caused profound bradycardia in a man."
-
-
-def test_cross_sentence_cid_relations_are_counted_not_invented(tmp_path) -> None:
-    documents = read_pubtator(write(tmp_path / "cdr.PubTator.txt", PUBTATOR))
-    # lidocaine -> seizures is a CID relation, but the two never share a sentence.
-    assert cid_coverage(documents) == {
-        "documents": 1,
-        "relations": 3,
-        "within_sentence": 2,
-        "cross_sentence": 1,
-    }
-
-
-def test_chemprot_markers_are_removed_and_their_mentions_become_entities(tmp_path) -> None:
-    examples = read_chemprot(chemprot_file(tmp_path), negatives=False)
-    assert_offsets_hold(examples)
-    first = examples[0]
-    assert first.text == "Aspirin irreversibly inhibits COX-1 and COX-2."
-    assert (first.head.text, first.tail.text) == ("Aspirin", "COX-1")
-    assert first.head.label == first.tail.label == CHEMICAL_OR_GENE  # positional markers
-    assert [e.label for e in examples] == [
-        "chemical-gene:CPR:4",
-        "chemical-gene:CPR:4",
-        "chemical-gene:CPR:4",
-        "chemical-gene:CPR:5",
-        "chemical-gene:CPR:9",
-    ]
-    assert examples[2].tail.text == "COX-2" and examples[2].text.endswith("COX-2x.")
-
-
-def test_chemprot_negatives_come_only_from_opposite_sides_of_related_mentions(tmp_path) -> None:
-    records = [
-        {"text": "<< A >> binds [[ G1 ]] but not G2 or B.", "label": "INHIBITOR"},
-        {"text": "A binds G1 but not << G2 >> or [[ B ]].", "label": "AGONIST"},
-    ]
-    examples = read_chemprot(chemprot_file(tmp_path, records))
-    negatives = [(e.head.text, e.tail.text) for e in examples if e.label == NONE]
-    # Graph A-G1, G2-B: two components; no pair across components is assumed unrelated.
-    assert negatives == []
-    records.append({"text": "<< A >> binds G1 but not [[ G2 ]] or B.", "label": "ANTAGONIST"})
-    examples = read_chemprot(chemprot_file(tmp_path, records))
-    negatives = {(e.head.text, e.tail.text) for e in examples if e.label == NONE}
-    # Now A-G1, A-G2, G2-B: sides {A, B} and {G1, G2}; B-G1 is unrelated.
-    assert negatives == {("G1", "B")}
-
-
-def test_ddi_offsets_are_inclusive_and_discontinuous_mentions_span_their_parts(tmp_path) -> None:
-    examples = read_ddi(write(tmp_path / "ddi" / "d1.xml", DDI).parent)
-    assert_offsets_hold(examples)
-    assert [(e.head.text, e.tail.text, e.label) for e in examples] == [
-        ("Warfarin", "aspirin", "chemical-chemical:effect"),
-        ("Warfarin", "beta blocking and calcium channel agents", NONE),
-    ]
-    assert examples[0].text.endswith("bleeding.")  # the trailing CR LF is dropped
-    assert examples[0].source.endswith("d1.xml:10")  # the line of its <pair>
-
-
-def test_anonymised_tsv_placeholders_are_the_entity_spans(tmp_path) -> None:
-    train = read_tsv(write(tmp_path / "GAD" / "1" / "train.tsv", GAD_TRAIN))
-    test = read_tsv(write(tmp_path / "GAD" / "1" / "test.tsv", GAD_TEST))
-    assert_offsets_hold(train + test)
-    assert [(e.head.text, e.tail.text, e.label) for e in train] == [
-        ("@GENE$", "@DISEASE$", "gene-disease:association"),
-        ("@GENE$", "@DISEASE$", NONE),  # the head is the gene even when it comes second
-    ]
-    assert len(test) == 1 and test[0].corpus == "gad"
-
-
-def test_blurb_style_chemprot_and_ddi_tsvs_load_too(tmp_path) -> None:
-    text = (
-        "@CHEMICAL$ blocks @GENE$ strongly.\tCPR:6\n"
-        "@DRUG$ raises levels of @DRUG$.\tDDI-mechanism\n"
-        "@CHEMICAL$ and @GENE$ were measured.\tfalse\n"
-    )
-    examples = read_tsv(write(tmp_path / "blurb.tsv", text))
-    assert [(e.family, e.label) for e in examples] == [
-        ("chemical-gene", "chemical-gene:CPR:6"),
-        ("chemical-chemical", "chemical-chemical:mechanism"),
-        ("chemical-gene", NONE),
-    ]
-
-
-def test_each_format_is_told_from_its_file(tmp_path) -> None:
-    assert corpus_format(write(tmp_path / "CDR_TestSet.PubTator.txt", PUBTATOR)) == "pubtator"
-    assert corpus_format(write(tmp_path / "cdr.txt", PUBTATOR)) == "pubtator"
-    assert corpus_format(chemprot_file(tmp_path)) == "chemprot"
-    assert corpus_format(write(tmp_path / "ddi" / "a.xml", DDI).parent) == "ddi"
-    assert corpus_format(write(tmp_path / "gad.tsv", GAD_TRAIN)) == "tsv"
-    with pytest.raises(CorpusFormatError, match="Cannot tell the format"):
-        corpus_format(write(tmp_path / "notes.txt", "just some notes\n"))
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "line", "what"),
-    [
-        (
-            "cdr.PubTator.txt",
-            PUBTATOR.replace("48\t57\tlidocaine", "48\t57\tlidokaine"),
-            5,
-            "does not match the text",
-        ),
-        ("cdr.PubTator.txt", PUBTATOR.replace("\t-1\n", "\n"), 7, "5 tab-separated fields"),
-        ("chemprot.txt", json.dumps(CHEMPROT[0]) + "\n{not json\n", 2, "JSON object"),
-        (
-            "chemprot.txt",
-            json.dumps(CHEMPROT[0]) + "\n" + json.dumps({"text": "no markers", "label": "X"}),
-            2,
-            "mention marker",
-        ),
-        ("chemprot.txt", json.dumps({**CHEMPROT[0], "label": "FRIEND"}), 1, "unknown ChemProt"),
-        ("d.xml", DDI.replace('charOffset="14-20"', 'charOffset="14-21"'), 6, "does not match"),
-        ("d.xml", DDI.replace('ddi="true" type="effect"', 'ddi="true"'), 10, "expected ddi"),
-        (
-            "d.xml",
-            DDI.replace("</sentence>\n    <sentence", "<sentence", 1),
-            16,
-            "not well-formed XML",
-        ),
-        ("train.tsv", GAD_TRAIN + "Only @GENE$ here.\t1\n", 3, "1 entity placeholders"),
-        ("train.tsv", GAD_TRAIN + "@GENE$ and @DISEASE$\tmaybe\n", 3, "does not fit"),
-        ("test.tsv", GAD_TEST + "1\t@GENE$\t@DISEASE$\t1\n", 3, "4 tab-separated fields"),
-    ],
-)
-def test_loaders_refuse_malformed_lines_naming_file_and_line(
-    tmp_path, name, content, line, what
-) -> None:
-    path = write(tmp_path / name, content)
-    with pytest.raises(CorpusFormatError) as error:
-        read_relations([path])
-    message = str(error.value)
-    assert f"{path}, line {line}:" in message
-    assert what in message
-
-
-def test_sentence_groups_never_cut_an_entity_in_two() -> None:
-    text = "Treated with vit. C. Patients improved. Then fever."
-    # The splitter ends sentences after "vit." and after "C."; the mention spans both cuts.
-    groups = sentence_groups(text, [mention(text, "vit. C.", "CHEMICAL"), mention(text, "fever")])
-    assert [(text[s:e], [m.text for m in found]) for s, e, found in groups] == [
-        ("Treated with vit. C.", ["vit. C."]),
-        ("Patients improved.", []),
-        ("Then fever.", ["fever"]),
-    ]
-
+from .relation_samples import DDI, GAD_TRAIN, PUBTATOR, chemprot_file, mention, write
 
 # --- the classifier -----------------------------------------------------------------------
 
@@ -498,54 +248,6 @@ def test_the_eval_command_prints_json_scores(tmp_path, always_induces, capsys) -
         ["train", "relations", "--base", "b", "--corpora", "x", "-o", "out", "--max-steps", "5"]
     )
     assert (train.max_steps, train.epochs, train.dev) == (5, 3, [])
-
-
-# --- the real corpora ---------------------------------------------------------------------
-
-
-@pytest.mark.integration
-def test_the_shared_relation_corpora_load_with_offsets_that_hold(shared_data) -> None:
-    rel = shared_data / "relations"
-    cdr = shared_data / "ner" / "cryptoradon__biomedRelExt"
-    cdr_test = cdr / "CDR_Data__CDR.Corpus.v010516__CDR_TestSet.PubTator.txt"
-    chemprot = rel / "allenai__scibert" / "data__text_classification__chemprot__test.txt"
-    ddi = (
-        rel
-        / "yardstick17__DDIExtraction"
-        / "dataset"
-        / "DDICorpus"
-        / "Test"
-        / "test_for_ddi_extraction_task"
-    )
-    gad = rel / "BioMedBERT__biomedbert" / "datasets__RE__GAD__1__test.tsv"
-    euadr = rel / "BioMedBERT__biomedbert" / "datasets__RE__euadr__1__train.tsv"
-    for path in (cdr_test, chemprot, ddi, gad, euadr):
-        if not path.exists():
-            pytest.fail(f"{path} is missing from the shared data")
-    examples = read_relations([cdr_test, chemprot, ddi, gad, euadr])
-    assert_offsets_hold(examples)
-    by_corpus = {}
-    for e in examples:
-        by_corpus.setdefault(e.corpus, []).append(e)
-    assert set(by_corpus) == {"bc5cdr-cid", "chemprot", "ddi-2013", "gad", "eu-adr"}
-    # The CDR test set has 1066 CID relations, about 30% of them across sentences.
-    coverage = cid_coverage(read_pubtator(cdr_test))
-    assert coverage["relations"] == 1066
-    assert 0.2 < coverage["cross_sentence"] / coverage["relations"] < 0.4
-    # SciBERT's ChemProt test: 3469 positive pairs, all in the five evaluated groups.
-    positives = [e for e in by_corpus["chemprot"] if e.label != NONE]
-    assert len(positives) == 3469
-    assert {e.label.split(":", 1)[1] for e in positives} == {
-        "CPR:3",
-        "CPR:4",
-        "CPR:5",
-        "CPR:6",
-        "CPR:9",
-    }
-    assert len([e for e in by_corpus["ddi-2013"] if e.label != NONE]) == 777
-    assert len(by_corpus["gad"]) == 534
-    assert len(by_corpus["eu-adr"]) == 318
-    assert {e.label for e in examples} <= set(LABELS)
 
 
 def test_training_only_the_top_layer_stores_only_that_layer_and_the_head(

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import torch
 
-from qa.annotate.ner_data import bio_spans, canonical_type
 from qa.config import resolve_device
+from qa.corpus.ner import bio_spans, canonical_type
 from qa.errors import ModelLoadError
 from qa.modelhub import ModelLocation, locate, require_overlay_kind
 from qa.types import Entity

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import torch
 
-from qa.annotate.relation_data import (
+from qa.batching import pad_batch
+from qa.config import resolve_device
+from qa.corpus.relations.examples import (
     CHEMICAL,
     DISEASE,
     FAMILIES,
@@ -36,8 +38,6 @@ from qa.annotate.relation_data import (
     label_family,
     sentence_groups,
 )
-from qa.batching import pad_batch
-from qa.config import resolve_device
 from qa.errors import ModelLoadError
 from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, require_overlay_kind, revision
 from qa.retrieve.encoder import load_transformer

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from qa.annotate.ner_data import DATA_ENV
 from qa.config import available_profiles
+from qa.corpus.ner import DATA_ENV
 from qa.types import RETRIEVAL_MODES, Hit, QAResult
 
 NER_SOURCES_HELP = (

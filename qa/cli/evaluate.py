@@ -10,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from qa.annotate.ner_data import DEFAULT_TRAINING
 from qa.cli.common import (
     MODE_CHOICES,
     NER_SOURCES_HELP,
@@ -23,6 +22,7 @@ from qa.cli.common import (
     print_json,
 )
 from qa.config import load_profile
+from qa.corpus.ner import DEFAULT_TRAINING
 from qa.errors import QAError
 
 GOLD_HELP = "BioASQ golden JSON files"

@@ -7,7 +7,6 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from qa.annotate.ner_data import DEFAULT_TRAINING
 from qa.cli.common import (
     NER_SOURCES_HELP,
     add_command_group,
@@ -17,6 +16,7 @@ from qa.cli.common import (
     print_json,
     training_kwargs,
 )
+from qa.corpus.ner import DEFAULT_TRAINING
 
 GOLDEN_TRAIN = "BioASQ golden files (4B–9B)"
 GOLDEN_DEV = "BioASQ golden files (10B)"

@@ -3,6 +3,8 @@
 Indexing code only ever sees passages, so a new format is one reader in :data:`READERS`.
 :func:`read_corpus` is the single entry point the CLI uses: it checks the request up front
 (before any index is built) and cuts long passages into windows the encoders can take.
+The NER and relation corpora are read by :mod:`qa.corpus.ner` and :mod:`qa.corpus.relations`
+into tagged sentences and entity-pair examples, for training and evaluation.
 """
 
 from __future__ import annotations

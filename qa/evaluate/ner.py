@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from qa.annotate.ner_data import (
+from qa.corpus.ner import (
     NerSource,
     char_spans,
     order_types,

@@ -18,14 +18,9 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.annotate.relation_data import (
-    NONE,
-    RelationExample,
-    corpus_format,
-    examples_from_cid,
-    read_pubtator,
-    read_relations,
-)
+from qa.corpus.relations import corpus_format, read_relations
+from qa.corpus.relations.examples import NONE, RelationExample
+from qa.corpus.relations.pubtator import examples_from_cid, read_pubtator
 
 
 def precision_recall_f1(tp: int, fp: int, fn: int) -> dict[str, float]:

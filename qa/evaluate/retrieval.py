@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from qa.corpus.bioasq import snippet_passage_id
+from qa.types import RETRIEVAL_MODES
+
 
 def reciprocal_rank(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
     for rank, pid in enumerate(ranked[:k], start=1):
@@ -82,8 +85,6 @@ def gold_passages(questions, passage_ids: Sequence[str]) -> dict[str, set[str]]:
     windows are gold. A snippet absent from the index stays in the gold set under its own id,
     so it counts as missed instead of silently vanishing from the denominator.
     """
-    from qa.corpus.bioasq import snippet_passage_id
-
     windows: dict[str, list[str]] = {}
     for pid in passage_ids:
         windows.setdefault(pid.split("#", 1)[0], []).append(pid)
@@ -102,7 +103,7 @@ def gold_passages(questions, passage_ids: Sequence[str]) -> dict[str, set[str]]:
 def evaluate_retrieval(
     index,
     questions,
-    modes: Sequence[str] = ("bm25", "dense", "hybrid"),
+    modes: Sequence[str] = RETRIEVAL_MODES,
     *,
     batch_size: int = 64,
     show_progress: bool = True,

@@ -19,33 +19,16 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
+from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passages
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a, evaluate_phase_b
 from qa.evaluate.retrieval import gold_passages, retrieval_metrics
-from qa.types import Passage, QAResult
+from qa.types import QUESTION_TYPES, Hit, Passage, QAResult
 
 PUBMED_URL = "http://www.ncbi.nlm.nih.gov/pubmed/"
 RETRIEVAL_DEPTH = 100  # passages ranked per question for recall@100
 SUBMITTED_DOCUMENTS = 10  # BioASQ accepts at most 10 documents and 10 snippets
 SUBMITTED_SNIPPETS = 10
-
-
-def gold_snippet_passages(question: GoldQuestion) -> list[Passage]:
-    """A question's gold snippets as passages (what phase B hands to a system)."""
-    out, seen = [], set()
-    for s in question.snippets:
-        pid = snippet_passage_id(s.text)
-        if s.text.strip() and pid not in seen:
-            seen.add(pid)
-            out.append(
-                Passage(
-                    pid,
-                    s.text.strip(),
-                    pmid=s.pmid,
-                    meta={"section": s.section, "begin": s.begin, "end": s.end},
-                )
-            )
-    return out
+EXACT_TYPES = tuple(t for t in QUESTION_TYPES if t != "summary")  # scored on exact answers
 
 
 def submission_snippet(passage: Passage) -> dict[str, Any]:
@@ -131,6 +114,92 @@ def question_score(gold_raw: dict, entry: dict) -> float | None:
     }.get(kind)
 
 
+def _answer_question(
+    qa, q: GoldQuestion, qtype: str, snippets: str | None, k: int, mode: str
+) -> tuple[QAResult, list[Hit]]:
+    """One question answered from its gold snippets, or from ``k`` of 100 retrieved passages."""
+    if snippets == "gold":
+        passages = list(snippet_passages(q.snippets))
+        return qa.answer(q.body, passages, qtype=qtype, ideal=True, annotate=False), []
+    deep = qa.search(q.body, k=max(k, RETRIEVAL_DEPTH), mode=mode)
+    result = qa.answer(q.body, deep[:k], qtype=qtype, ideal=True, annotate=False, ranked=True)
+    return result, deep
+
+
+def _record(q: GoldQuestion, result: QAResult, latency_ms: float) -> dict[str, Any]:
+    entry = submission_entry(q, result)
+    return {
+        "question": q,
+        "result": result,
+        "entry": entry,
+        "latency_ms": latency_ms,
+        "score": question_score(q.raw, entry),
+    }
+
+
+def _retrieval_figures(
+    qa, questions: Sequence[GoldQuestion], deep: dict[str, list[Hit]], entries: list[dict]
+) -> dict[str, float]:
+    """Retrieval measures of the 100 passages ranked per question, and phase A of the entries."""
+    ranked = {qid: [h.passage.id for h in hits] for qid, hits in deep.items()}
+    ranked_docs = {qid: [h.passage.pmid for h in hits] for qid, hits in deep.items()}
+    gold_ids = gold_passages(questions, [p.id for p in qa.index.passages])
+    gold_docs = {q.id: set(q.documents) for q in questions}
+    found = retrieval_metrics(ranked, gold_ids, ranked_docs=ranked_docs, gold_docs=gold_docs)
+    phase_a = evaluate_phase_a([q.raw for q in questions], entries, CURRENT_VERSION)
+    return {
+        "hit@10": found["hit@10"],
+        "mrr@10": found["mrr@10"],
+        "recall@100": found["recall@100"],
+        "document_map": round(phase_a["documents"]["map"], 4),
+        "snippet_map": round(phase_a["snippets"]["map"], 4),
+        "document_f1": round(phase_a["documents"]["f_measure"], 4),
+        "snippet_f1": round(phase_a["snippets"]["f_measure"], 4),
+    }
+
+
+def _batch_mean(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each headline measure averaged over the batches (each golden file weighs the same)."""
+    batches = metrics["batches"]
+    if not batches:
+        return {}
+    return {
+        kind: {
+            key: round(sum(b[kind][key] for b in batches.values()) / len(batches), 4)
+            for key in metrics[kind]
+        }
+        for kind in EXACT_TYPES
+    }
+
+
+def _metrics(
+    qa,
+    questions: Sequence[GoldQuestion],
+    records: list[dict[str, Any]],
+    *,
+    mode_label: str,
+    qtype_right: int,
+    predict_types: bool,
+) -> dict[str, Any]:
+    """The run's report: official measures, latency percentiles, question counts."""
+    entries = [r["entry"] for r in records]
+    phase_b = evaluate_phase_b([q.raw for q in questions], entries, CURRENT_VERSION)
+    latencies = [r["latency_ms"] for r in records]
+    classified = questions and qa.profile.reader.qtype_model
+    return {
+        "mode": mode_label,
+        **headline(phase_b),
+        "retrieval": None,
+        "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
+        "n_questions": {
+            "total": len(questions),
+            **{t: sum(q.type == t for q in questions) for t in QUESTION_TYPES},
+        },
+        "question_type_accuracy": round(qtype_right / len(questions), 4) if classified else None,
+        "question_types": "predicted" if predict_types else "gold",
+    }
+
+
 def run_bioasq(
     qa,
     gold_paths: Sequence[str | Path],
@@ -154,91 +223,30 @@ def run_bioasq(
     if snippets not in ("gold", None):
         raise ValueError(f"snippets must be 'gold' or None, got {snippets!r}.")
     records: list[dict[str, Any]] = []
-    ranked: dict[str, list[str]] = {}
-    ranked_docs: dict[str, list[str]] = {}
+    deep: dict[str, list[Hit]] = {}
     qtype_right = 0
     for q in tqdm(questions, desc="BioASQ questions", unit="q", disable=not show_progress):
         predicted = qa.question_type(q.body)[0] if qa.profile.reader.qtype_model else None
         qtype_right += predicted == q.type
-        qtype = predicted if predict_types else q.type
         started = time.perf_counter()
-        if snippets == "gold":
-            result = qa.answer(
-                q.body, gold_snippet_passages(q), qtype=qtype, ideal=True, annotate=False
-            )
-        else:
-            deep = qa.search(q.body, k=max(k, RETRIEVAL_DEPTH), mode=mode)
-            ranked[q.id] = [h.passage.id for h in deep]
-            ranked_docs[q.id] = [h.passage.pmid for h in deep]
-            result = qa.answer(
-                q.body, deep[:k], qtype=qtype, ideal=True, annotate=False, ranked=True
-            )
-        latency = (time.perf_counter() - started) * 1000
-        entry = submission_entry(q, result)
-        records.append(
-            {
-                "question": q,
-                "result": result,
-                "entry": entry,
-                "latency_ms": latency,
-                "score": question_score(q.raw, entry),
-            }
+        result, deep[q.id] = _answer_question(
+            qa, q, predicted if predict_types else q.type, snippets, k, mode
         )
+        records.append(_record(q, result, (time.perf_counter() - started) * 1000))
     submission = {"questions": [r["entry"] for r in records]}
-    gold_raw = [q.raw for q in questions]
-    phase_b = evaluate_phase_b(gold_raw, submission["questions"], CURRENT_VERSION)
-    metrics: dict[str, Any] = {
-        "mode": "gold snippets" if snippets == "gold" else f"retrieved ({mode}, k={k})",
-        **headline(phase_b),
-        "retrieval": None,
-        "latency_ms": {
-            "p50": percentile([r["latency_ms"] for r in records], 50),
-            "p95": percentile([r["latency_ms"] for r in records], 95),
-        },
-        "n_questions": {
-            "total": len(questions),
-            **{
-                t: sum(q.type == t for q in questions)
-                for t in ("factoid", "list", "yesno", "summary")
-            },
-        },
-        "question_type_accuracy": (
-            round(qtype_right / len(questions), 4)
-            if questions and qa.profile.reader.qtype_model
-            else None
-        ),
-        "question_types": "predicted" if predict_types else "gold",
-    }
-    if snippets is None:
-        gold_ids = gold_passages(questions, [p.id for p in qa.index.passages])
-        gold_docs = {q.id: set(q.documents) for q in questions}
-        found = retrieval_metrics(ranked, gold_ids, ranked_docs=ranked_docs, gold_docs=gold_docs)
-        phase_a = evaluate_phase_a(gold_raw, submission["questions"], CURRENT_VERSION)
-        metrics["retrieval"] = {
-            "hit@10": found["hit@10"],
-            "mrr@10": found["mrr@10"],
-            "recall@100": found["recall@100"],
-            "document_map": round(phase_a["documents"]["map"], 4),
-            "snippet_map": round(phase_a["snippets"]["map"], 4),
-            "document_f1": round(phase_a["documents"]["f_measure"], 4),
-            "snippet_f1": round(phase_a["snippets"]["f_measure"], 4),
-        }
-    metrics["batches"] = per_batch(questions, submission["questions"])
-    metrics["batch_mean"] = (
-        {
-            kind: {
-                key: round(
-                    sum(b[kind][key] for b in metrics["batches"].values())
-                    / len(metrics["batches"]),
-                    4,
-                )
-                for key in metrics[kind]
-            }
-            for kind in ("factoid", "list", "yesno")
-        }
-        if metrics["batches"]
-        else {}
+    mode_label = "gold snippets" if snippets == "gold" else f"retrieved ({mode}, k={k})"
+    metrics = _metrics(
+        qa,
+        questions,
+        records,
+        mode_label=mode_label,
+        qtype_right=qtype_right,
+        predict_types=predict_types,
     )
+    if snippets is None:
+        metrics["retrieval"] = _retrieval_figures(qa, questions, deep, submission["questions"])
+    metrics["batches"] = per_batch(questions, submission["questions"])
+    metrics["batch_mean"] = _batch_mean(metrics)
     return {"metrics": metrics, "submission": submission, "records": records}
 
 
@@ -290,7 +298,7 @@ def report_markdown(run: dict[str, Any], *, command: str = "", worst: int = 10) 
         "| type | measure | all questions | mean over batches |",
         "|---|---|---|---|",
     ]
-    for kind in ("factoid", "list", "yesno"):
+    for kind in EXACT_TYPES:
         for key, value in m[kind].items():
             lines.append(
                 f"| {kind} | {key} | {_fmt(value)} | {_fmt(m['batch_mean'].get(kind, {}).get(key, '-'))} |"

@@ -31,12 +31,14 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from qa.config import Profile, profile_from_dict
-from qa.errors import IndexStoreError
+from qa.corpus.jsonl import read_jsonl, write_jsonl
+from qa.errors import CorpusFormatError, IndexStoreError
+from qa.retrieve.base import Searcher
 from qa.retrieve.bm25 import BM25Index
-from qa.retrieve.dense import DenseIndex, build_faiss
+from qa.retrieve.dense import DenseIndex
 from qa.retrieve.encoder import SentenceEncoder
 from qa.retrieve.hybrid import HybridRetriever
-from qa.types import Passage
+from qa.types import RETRIEVAL_MODES, Passage
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -90,20 +92,6 @@ def load_encoders(
     return query, _encoder(profile.embedder.passage_model, profile, device)
 
 
-def write_passages(passages: Iterable[Passage], path: Path) -> int:
-    count = 0
-    with path.open("w", encoding="utf-8") as fh:
-        for p in passages:
-            fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-            count += 1
-    return count
-
-
-def read_passages(path: Path) -> list[Passage]:
-    with path.open(encoding="utf-8") as fh:
-        return [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
-
-
 def _rebuild_hint(folder: Path, manifest: dict[str, Any] | None = None) -> str:
     profile = (manifest or {}).get("profile", {}).get("name", "PROFILE")
     return f"rebuild it with: qa index build PASSAGES.jsonl -o {folder} --profile {profile}"
@@ -137,25 +125,28 @@ def build_index(
     tmp.mkdir()
     try:
         stages = tqdm(total=3, desc=f"Building {out.name}", unit="stage", disable=not show_progress)
-        write_passages(items, tmp / PASSAGES)
+        write_jsonl(items, tmp / PASSAGES)
         stages.set_postfix_str("bm25")
         BM25Index.build(items, profile.index, show_progress=False).save(tmp / BM25_DIR)
         stages.update(1)
         stages.set_postfix_str("dense")
         query_enc, passage_enc = encoders or load_encoders(profile, device)
-        vectors = DenseIndex.encode_passages(
-            items, passage_enc, batch_size=profile.embedder.batch_size, show_progress=show_progress
+        dense = DenseIndex.build(
+            items,
+            query_enc,
+            profile.index,
+            passage_encoder=passage_enc,
+            batch_size=profile.embedder.batch_size,
+            show_progress=show_progress,
         )
-        stages.update(1)
-        faiss_index = build_faiss(vectors, profile.index)
-        DenseIndex(query_enc, faiss_index, items).save(tmp / FAISS_FILE)
-        stages.update(1)
+        dense.save(tmp / FAISS_FILE)
+        stages.update(2)
         stages.close()
         files = _checksums(tmp)
         manifest = {
             "format_version": FORMAT_VERSION,
             "profile": profile.to_dict(),
-            "embedder": {**embedder_identity(profile), "dim": int(vectors.shape[1])},
+            "embedder": {**embedder_identity(profile), "dim": int(dense.index.d)},
             "passages": len(items),
             "corpus_sha256": files[PASSAGES],
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -266,13 +257,11 @@ class LoadedIndex:
     dense: DenseIndex
     hybrid: HybridRetriever
 
-    def retriever(self, mode: str = "hybrid"):
-        try:
-            return {"bm25": self.bm25, "dense": self.dense, "hybrid": self.hybrid}[mode]
-        except KeyError:
-            raise ValueError(
-                f"Unknown retrieval mode {mode!r}: use bm25, dense or hybrid."
-            ) from None
+    def retriever(self, mode: str = "hybrid") -> Searcher:
+        """The retriever of one of :data:`~qa.types.RETRIEVAL_MODES`."""
+        if mode not in RETRIEVAL_MODES:
+            raise ValueError(f"Unknown retrieval mode {mode!r}: use {', '.join(RETRIEVAL_MODES)}.")
+        return {"bm25": self.bm25, "dense": self.dense, "hybrid": self.hybrid}[mode]
 
 
 def load_index(
@@ -294,7 +283,10 @@ def load_index(
             manifest["profile"], source=manifest["profile"].get("source", "")
         )
     check_profile(folder, manifest, profile)
-    passages = read_passages(folder / PASSAGES)
+    try:
+        passages = list(read_jsonl([folder / PASSAGES]))
+    except CorpusFormatError as exc:
+        raise IndexStoreError(f"{exc} " + _rebuild_hint(folder, manifest)) from exc
     if len(passages) != manifest["passages"]:
         raise IndexStoreError(
             f"{folder}/{PASSAGES} holds {len(passages)} passages, the manifest says "
@@ -306,17 +298,20 @@ def load_index(
         raise IndexStoreError(
             f"{folder}/{BM25_DIR} could not be read ({exc}); " + _rebuild_hint(folder, manifest)
         ) from exc
+    # Questions need only the query encoder; an asymmetric passage encoder stays unloaded.
+    query_enc = encoders[0] if encoders else _encoder(profile.embedder.model, profile, device)
     try:
-        faiss_index = DenseIndex.read(folder / FAISS_FILE, profile.index)
+        dense = DenseIndex.load(
+            folder / FAISS_FILE,
+            query_enc,
+            passages,
+            profile.index,
+            query_max_length=profile.embedder.query_max_seq_length,
+        )
     except RuntimeError as exc:
         raise IndexStoreError(
             f"{FAISS_FILE} in {folder} is damaged (FAISS could not read it); "
             + _rebuild_hint(folder, manifest)
         ) from exc
-    # Questions need only the query encoder; an asymmetric passage encoder stays unloaded.
-    query_enc = encoders[0] if encoders else _encoder(profile.embedder.model, profile, device)
-    dense = DenseIndex(
-        query_enc, faiss_index, passages, query_max_length=profile.embedder.query_max_seq_length
-    )
     hybrid = HybridRetriever([bm25, dense], profile.fusion)
     return LoadedIndex(folder, manifest, profile, passages, bm25, dense, hybrid)

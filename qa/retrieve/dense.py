@@ -83,14 +83,44 @@ class DenseIndex:
             desc="Embedding passages",
         )
 
+    @classmethod
+    def build(
+        cls,
+        passages: Sequence[Passage],
+        encoder: SentenceEncoder,
+        config: IndexConfig,
+        *,
+        passage_encoder: SentenceEncoder | None = None,
+        batch_size: int = 64,
+        show_progress: bool = False,
+    ) -> DenseIndex:
+        """Encode ``passages`` (with ``passage_encoder`` when the model is asymmetric) and index
+        them as ``config`` says; questions are then encoded with ``encoder``."""
+        vectors = cls.encode_passages(
+            passages, passage_encoder or encoder, batch_size, show_progress=show_progress
+        )
+        return cls(encoder, build_faiss(vectors, config), passages)
+
     def save(self, path: str | Path) -> None:
+        """Write the vectors with ``faiss.write_index`` (arrays only, nothing pickled)."""
         faiss.write_index(self.index, str(path))
 
-    @staticmethod
-    def read(path: str | Path, config: IndexConfig) -> faiss.Index:
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        encoder: SentenceEncoder,
+        passages: Sequence[Passage],
+        config: IndexConfig,
+        query_max_length: int = 64,
+    ) -> DenseIndex:
+        """The index saved at ``path`` over ``passages``, tuned for search as ``config`` says.
+
+        Like :meth:`BM25Index.load`; raises ``RuntimeError`` when FAISS cannot read the file.
+        """
         index = faiss.read_index(str(path))
         tune_search(index, config)
-        return index
+        return cls(encoder, index, passages, query_max_length=query_max_length)
 
     def search_indices(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         vectors = self.encoder.encode(list(queries), max_length=self.query_max_length)

@@ -30,7 +30,9 @@ import torch
 from tqdm.auto import tqdm
 
 from qa.annotate.ner import EntityTagger, first_pieces
-from qa.annotate.ner_data import (
+from qa.batching import pad_batch
+from qa.config import resolve_device
+from qa.corpus.ner import (
     NerSource,
     Sentence,
     order_types,
@@ -38,8 +40,6 @@ from qa.annotate.ner_data import (
     resolve_sources,
     source_types,
 )
-from qa.batching import pad_batch
-from qa.config import resolve_device
 from qa.errors import CorpusFormatError, ModelLoadError
 from qa.evaluate.ner import evaluate_sources
 from qa.modelhub import locate

@@ -1,6 +1,6 @@
 """Fine-tune one relation classifier on BC5CDR CID, ChemProt, DDI-2013 and GAD/EU-ADR together.
 
-All corpora share one label vocabulary (:data:`qa.annotate.relation_data.LABELS`); each pair's
+All corpora share one label vocabulary (:data:`qa.corpus.relations.examples.LABELS`); each pair's
 loss is taken over its own family's labels and ``none`` only, the same restriction the
 classifier applies when predicting, so the corpora never compete for a pair (DDI's thousands
 of ``none`` pairs do not teach the model that chemical–disease pairs are unrelated). Inputs
@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from qa.annotate.relation_data import LABELS, NONE, RelationExample, read_relations
 from qa.annotate.relations import (
     encode_pairs,
     example_input,
@@ -32,6 +31,8 @@ from qa.annotate.relations import (
     predict_pairs,
 )
 from qa.config import resolve_device
+from qa.corpus.relations import read_relations
+from qa.corpus.relations.examples import LABELS, NONE, RelationExample
 from qa.errors import CorpusFormatError, ModelLoadError
 from qa.evaluate.relations import relation_scores
 from qa.modelhub import locate, root_base
