@@ -30,7 +30,9 @@ from qa.annotate.ner_data import bio_spans, canonical_type
 from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import load_model, locate, model_config, require_fast_tokenizer, require_kind
+from qa.modelhub import locate
+from qa.modelhub.component import ModelComponent
+from qa.modelhub.load import model_config, require_kind
 from qa.types import Entity
 
 
@@ -100,8 +102,10 @@ def resolve_overlaps(
     return {word: (label, prob) for word, (_, _, label, prob) in best.items()}
 
 
-class EntityTagger:
+class EntityTagger(ModelComponent):
     """``tag(texts)`` -> the entities of each text, as character spans with a type and score."""
+
+    task, kind, half_on_gpu, needs_offsets = "token-classification", "ner", True, True
 
     def __init__(
         self,
@@ -116,12 +120,6 @@ class EntityTagger:
         require_kind(self.location, "ner")
         self._settings(spec, device, batch_size, max_length, stride)
         self._use_labels(model_config(self.location).id2label)  # fail before loading weights
-
-    def warm_up(self) -> None:
-        """Load the weights (once); every public method calls it first."""
-        if self._model is None:
-            tokenizer, model = load_model(self.spec, "token-classification", kind="ner")
-            self._attach(tokenizer, model, half=True)
 
     @classmethod
     def from_model(
@@ -152,28 +150,10 @@ class EntityTagger:
         self.max_length = max_length
         self.stride = stride
         self.device = resolve_device(device)
-        self._tokenizer = self._model = None
 
     def _use_labels(self, id2label: dict) -> None:
         self.labels = bio_labels(id2label)
         self.types = tuple(dict.fromkeys(label[2:] for label in self.labels if label != "O"))
-
-    def _attach(self, tokenizer, model, *, half: bool) -> None:
-        require_fast_tokenizer(tokenizer, self.spec)
-        model.to(self.device)
-        if half and self.device.startswith("cuda"):
-            model.half()  # inference only: fp16 halves memory and time on a GPU
-        self._tokenizer, self._model = tokenizer, model.eval()
-
-    @property
-    def tokenizer(self):
-        self.warm_up()
-        return self._tokenizer
-
-    @property
-    def model(self) -> torch.nn.Module:
-        self.warm_up()
-        return self._model
 
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
         """Entities of each text, in text order; ``text[e.start:e.end] == e.text`` always."""

@@ -37,15 +37,9 @@ from qa.annotate.relation_data import (
 from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import (
-    ModelLocation,
-    load_model,
-    locate,
-    model_config,
-    overlay_info,
-    require_kind,
-    revision,
-)
+from qa.modelhub import ModelLocation, locate, overlay_info, revision
+from qa.modelhub.component import ModelComponent
+from qa.modelhub.load import model_config, require_kind
 from qa.types import Entity, Relation
 
 FAMILY_WORDS = {
@@ -223,8 +217,10 @@ def _trained_length(location: ModelLocation) -> int | None:
     return overlay_info(location).get("max_seq_length")
 
 
-class RelationClassifier:
+class RelationClassifier(ModelComponent):
     """Label the relations among the entities of a text (see the module docstring)."""
+
+    task, kind = "sequence-classification", "relations"
 
     def __init__(
         self,
@@ -249,23 +245,6 @@ class RelationClassifier:
         self.device = resolve_device(device)
         self.max_length = max_length or _trained_length(self.location) or 128
         self.batch_size = batch_size
-        self._tokenizer = self._model = None
-
-    def warm_up(self) -> None:
-        """Load the weights (once); every public method calls it first."""
-        if self._model is None:
-            tokenizer, model = load_model(self.spec, "sequence-classification", kind="relations")
-            self._tokenizer, self._model = tokenizer, model.to(self.device).eval()
-
-    @property
-    def tokenizer(self):
-        self.warm_up()
-        return self._tokenizer
-
-    @property
-    def model(self) -> torch.nn.Module:
-        self.warm_up()
-        return self._model
 
     def predict(self, text: str, entities: Sequence[Entity]) -> list[Relation]:
         """Relations among ``entities`` (offsets into ``text``), within sentences only."""

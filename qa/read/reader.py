@@ -21,7 +21,9 @@ import torch
 
 from qa.batching import forward_batches
 from qa.config import resolve_device
-from qa.modelhub import load_model, locate, require_fast_tokenizer, require_kind, revision
+from qa.modelhub import locate, revision
+from qa.modelhub.component import ModelComponent
+from qa.modelhub.load import require_kind
 from qa.types import Answer, Hit, Passage
 
 _PUNCT_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
@@ -88,8 +90,10 @@ def best_spans(
     return top.values, top.indices // length, top.indices % length
 
 
-class Reader:
+class Reader(ModelComponent):
     """``read(question, hits)`` -> distinct answers, best first."""
+
+    task, kind, needs_offsets = "question-answering", "reader", True
 
     def __init__(
         self,
@@ -108,7 +112,6 @@ class Reader:
         self.spec = spec
         self.revision = revision(self.location)
         self.device = resolve_device(device)
-        self._tokenizer = self._model = None
         self.max_seq_length = max_seq_length
         self.doc_stride = doc_stride
         self.max_answer_length = max_answer_length
@@ -116,29 +119,6 @@ class Reader:
         self.temperature = temperature
         # Windows per forward pass: a GPU takes many more at once than two CPU cores want.
         self.batch_size = batch_size or (128 if self.device.startswith("cuda") else 32)
-
-    def warm_up(self) -> None:
-        """Load the weights (once); every public method calls it first."""
-        if self._model is not None:
-            return
-        tokenizer, model = load_model(self.spec, "question-answering", kind="reader")
-        require_fast_tokenizer(tokenizer, self.spec)
-        self._tokenizer, self._model = tokenizer, model.to(self.device).eval()
-
-    @property
-    def tokenizer(self):
-        self.warm_up()
-        return self._tokenizer
-
-    @property
-    def model(self) -> torch.nn.Module:
-        self.warm_up()
-        return self._model
-
-    @model.setter
-    def model(self, model: torch.nn.Module) -> None:
-        self.warm_up()
-        self._model = model
 
     def spans(self, question: str, passages: Sequence[Passage]) -> list[Span]:
         """Every candidate span of every window, de-duplicated across overlapping windows."""

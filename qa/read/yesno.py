@@ -11,20 +11,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import torch
-
 from qa.batching import forward_batches
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import load_model, locate, model_config, require_kind, revision
+from qa.modelhub import locate, revision
+from qa.modelhub.component import ModelComponent
+from qa.modelhub.load import model_config, require_kind
 from qa.read.reader import clip_question
 from qa.types import Hit, Passage, YesNo
 
 LABELS = ("no", "yes")
 
 
-class YesNoClassifier:
+class YesNoClassifier(ModelComponent):
     """``predict(question, passages)`` -> :class:`YesNo`."""
+
+    task, kind = "sequence-classification", "yesno"
 
     def __init__(
         self,
@@ -49,28 +51,11 @@ class YesNoClassifier:
         self.no_index = next(i for i, v in id2label.items() if v == "no")
         self.revision = revision(self.location)
         self.device = resolve_device(device)
-        self._tokenizer = self._model = None
         self.max_seq_length = max_seq_length
         self.max_passages = max_passages
         self.threshold = threshold
         # Windows per forward pass: a GPU takes many more at once than two CPU cores want.
         self.batch_size = batch_size or (128 if self.device.startswith("cuda") else 32)
-
-    def warm_up(self) -> None:
-        """Load the weights (once); every public method calls it first."""
-        if self._model is None:
-            self._tokenizer, model = load_model(self.spec, "sequence-classification", kind="yesno")
-            self._model = model.to(self.device).eval()
-
-    @property
-    def tokenizer(self):
-        self.warm_up()
-        return self._tokenizer
-
-    @property
-    def model(self) -> torch.nn.Module:
-        self.warm_up()
-        return self._model
 
     def log_odds(self, question: str, passages: Sequence[Passage]) -> list[float]:
         """Log-odds of "yes" for each passage (question and passage read together)."""

@@ -18,7 +18,9 @@ from tqdm.auto import tqdm
 
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import load_model, locate, model_config, revision
+from qa.modelhub import locate, revision
+from qa.modelhub.component import ModelComponent
+from qa.modelhub.load import model_config
 
 
 def _pooling_of(path: str, requested: str) -> str:
@@ -34,8 +36,10 @@ def _pooling_of(path: str, requested: str) -> str:
     return "mean"
 
 
-class SentenceEncoder:
+class SentenceEncoder(ModelComponent):
     """Encode texts into unit vectors whose inner product is their cosine similarity."""
+
+    half_on_gpu = True
 
     def __init__(
         self,
@@ -56,27 +60,6 @@ class SentenceEncoder:
         self.pooling = _pooling_of(base_path, pooling)
         self.max_seq_length = max_seq_length
         self.device = resolve_device(device)
-        self._tokenizer = self._model = None
-
-    def warm_up(self) -> None:
-        """Load the weights (once); every public method calls it first."""
-        if self._model is not None:
-            return
-        self._tokenizer, model = load_model(self.spec, "encoder")
-        model.to(self.device)
-        if self.device.startswith("cuda"):
-            model.half()
-        self._model = model.eval()
-
-    @property
-    def tokenizer(self):
-        self.warm_up()
-        return self._tokenizer
-
-    @property
-    def model(self) -> torch.nn.Module:
-        self.warm_up()
-        return self._model
 
     @property
     def dim(self) -> int:

@@ -19,7 +19,7 @@ import torch
 
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
 from qa.evaluate.retrieval import retrieval_metrics
-from qa.modelhub import save_overlay
+from qa.modelhub.load import save_overlay
 from qa.retrieve.encoder import SentenceEncoder
 from qa.train.common import word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything

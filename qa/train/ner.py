@@ -40,7 +40,7 @@ from qa.annotate.ner_data import (
 from qa.batching import pad_batch
 from qa.errors import CorpusFormatError
 from qa.evaluate.ner import evaluate_sources
-from qa.modelhub import load_model, require_fast_tokenizer, save_overlay
+from qa.modelhub.load import load_model, require_fast_tokenizer, save_overlay
 from qa.train.common import base_model_line, batches_by_length, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
 

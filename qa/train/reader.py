@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from qa.batching import pad_batch
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
-from qa.modelhub import load_model, save_overlay
+from qa.modelhub.load import load_model, save_overlay
 from qa.read.reader import Reader, normalise_answer
 from qa.train.common import base_model_line, batches_by_length, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything

@@ -27,7 +27,7 @@ from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.errors import CorpusFormatError
 from qa.evaluate.relations import relation_scores
-from qa.modelhub import load_model, save_overlay
+from qa.modelhub.load import load_model, save_overlay
 from qa.train.common import base_model_line, batches_by_length, lower_layer_names, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
 

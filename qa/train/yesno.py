@@ -25,7 +25,7 @@ from qa.batching import TOKEN_KEYS, pad_batch
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
-from qa.modelhub import load_model, save_overlay
+from qa.modelhub.load import load_model, save_overlay
 from qa.train.common import base_model_line, batches_by_length, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
 from qa.train.reader import is_golden, question_key
