@@ -8,9 +8,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from qa.batching import pad_batch
 from qa.errors import ModelLoadError
 from qa.read.reader import Reader, Span, aggregate, normalise_answer
-from qa.train.reader import collate, examples_from_golden, featurize, synonyms, train_reader
+from qa.train.reader import examples_from_golden, featurize, synonyms, train_reader
 from qa.types import Passage
 
 from .conftest import save_tiny_bert
@@ -145,7 +146,7 @@ def test_windows_without_the_answer_point_at_cls(tiny_qa_model) -> None:
     last = windows[-1]
     span = last["input_ids"][last["start_positions"] : last["end_positions"] + 1]
     assert tok.decode(span).replace(" ", "").lower() == "mecp2"
-    batch = collate(windows)
+    batch = pad_batch(windows)
     assert batch["input_ids"].shape == (len(windows), max(len(w["input_ids"]) for w in windows))
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from qa.batching import pad_batch
+
 
 def length_grouped_batches(
     lengths: Sequence[int], batch_size: int, rng: random.Random
@@ -41,6 +43,16 @@ def batches_by_length(
             yield make_batch(idx)
 
     return epoch
+
+
+def pad_rows(
+    rows: Sequence[dict], pad_id: int, idx: list[int], **extra: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Rows ``idx`` padded into one batch, with ``extra[key][idx]`` beside them (the labels, or
+    the labels a row may take): with :func:`functools.partial`, a ``make_batch`` for
+    :func:`batches_by_length`."""
+    batch = pad_batch([rows[i] for i in idx], pad_id)
+    return {**batch, **{key: values[idx] for key, values in extra.items()}}
 
 
 def word_embeddings(model: torch.nn.Module) -> tuple[str, ...]:

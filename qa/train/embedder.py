@@ -161,20 +161,12 @@ def train_embedder(
     encoder = SentenceEncoder(base, device=device, max_seq_length=max_seq_length)
     base_dev = dense_dev_metrics(encoder, dev_q)
     encoder.model.float()
-    config = TrainingConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        max_steps=max_steps,
-        seed=seed,
-        device=encoder.device,
-        frozen=word_embeddings(encoder.model),
-        desc="Training embedder",
-    )
+    frozen = word_embeddings(encoder.model)
+    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="embedder")
     rng = random.Random(seed)
     epoch_batches = [make_batches(pairs, batch_size, rng) for _ in range(epochs)]
 
-    def loss(batch: list[Pair]) -> torch.Tensor:
+    def loss(_: torch.nn.Module, batch: list[Pair]) -> torch.Tensor:  # the encoder's own model
         q = encoder.embed([p.question for p in batch], max_length=64)
         texts = [p.text for p in batch] + [p.negative for p in batch if p.negative]
         return contrastive_loss(q, encoder.embed(texts, max_length=train_seq_length), scale)
@@ -186,11 +178,9 @@ def train_embedder(
         "train_files": [Path(f).name for f in train_files],
         "dev_files": [Path(f).name for f in dev_files],
         "pairs": len(pairs),
-        "epochs": epochs,
-        "batch_size": batch_size,
+        **config.summary(),
         "hard_negatives": hard_negatives,
         "train_seq_length": train_seq_length,
-        "lr": lr,
         **run.summary(),
         "dev_base": base_dev,
         "dev_tuned": dense_dev_metrics(encoder, dev_q),

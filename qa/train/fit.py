@@ -33,11 +33,11 @@ class TrainingConfig:
     max_steps: int | None = None
     seed: int = 13
     device: str = "auto"
+    frozen: tuple[str, ...] = ()  # names (prefixes) of the parameters left as the base has them
+    job: str = "model"  # what is trained, for the progress bar ("Training reader")
     warmup_share: float = 0.1  # of the steps, with the learning rate rising linearly
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    frozen: tuple[str, ...] = ()  # names (prefixes) of the parameters left as the base has them
-    desc: str = "Training"  # the progress bar's label
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -52,6 +52,10 @@ class TrainingConfig:
 
     def capped(self, steps: int) -> int:
         return steps if self.max_steps is None else min(self.max_steps, steps)
+
+    def summary(self) -> dict[str, Any]:
+        """The settings a model card reports."""
+        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
 
 
 @dataclass
@@ -99,19 +103,19 @@ def seed_everything(seed: int) -> None:
 def fit(
     model: torch.nn.Module,
     batches: Callable[[int], Iterable[Any]],
-    loss: Callable[[Any], torch.Tensor],
+    loss: Callable[[torch.nn.Module, Any], torch.Tensor],
     config: TrainingConfig,
     *,
     steps: int,
-    evaluate: Callable[[], dict] | None = None,
+    evaluate: Callable[[torch.nn.Module], dict] | None = None,
     select: str = "",
 ) -> FitResult:
     """Train ``model`` for ``steps`` steps over ``batches(epoch)``; return what happened.
 
-    A batch that is a dict of tensors is moved to the device before ``loss(batch)`` sees it.
-    With ``evaluate``, its dict of metrics joins the epoch's history entry after each epoch and
-    the weights of the epoch with the highest ``metrics[select]`` are kept; without it, the
-    last epoch's.
+    A batch that is a dict of tensors is moved to the device before ``loss(model, batch)`` sees
+    it. With ``evaluate``, its dict of metrics (``evaluate(model)``, after each epoch) joins the
+    epoch's history entry and the weights of the epoch with the highest ``metrics[select]`` are
+    kept; without it, the last epoch's.
     """
     from transformers import get_linear_schedule_with_warmup
 
@@ -125,7 +129,7 @@ def fit(
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_share * steps), steps)
     result = FitResult()
     best_state: dict[str, torch.Tensor] | None = None
-    with tqdm(total=steps, desc=config.desc, unit="step") as bar:
+    with tqdm(total=steps, desc=f"Training {config.job}", unit="step") as bar:
         for epoch in range(config.epochs):
             model.train()
             started = time.time()
@@ -137,7 +141,7 @@ def fit(
                 with torch.autocast(
                     "cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")
                 ):
-                    value = loss(batch)
+                    value = loss(model, batch)
                 value.backward()
                 torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
                 optimizer.step()
@@ -149,7 +153,7 @@ def fit(
                 bar.update(1)
             result.train_seconds += time.time() - started
             model.eval()
-            metrics = evaluate() if evaluate else {}
+            metrics = evaluate(model) if evaluate else {}
             result.history.append(
                 {
                     "epoch": epoch + 1,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -91,11 +92,6 @@ def featurize(
     return windows
 
 
-def collate(windows: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad a batch to its longest window; labels pad with -100, ``visible`` is stacked."""
-    return pad_batch(windows, pad_id, fills={"labels": -100})
-
-
 def partial_label_loss(
     logits: torch.Tensor, labels: torch.Tensor, visible: torch.Tensor
 ) -> torch.Tensor:
@@ -149,46 +145,22 @@ def train_ner(
 
     ``max_dev_sentences`` caps each dev source (its first N sentences) to keep evaluation short.
     """
-    config = TrainingConfig(
-        epochs=epochs, batch_size=batch_size, lr=lr, max_steps=max_steps, seed=seed, device=device
-    )
+    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, job="NER")
     seed_everything(seed)
     dev_sources = resolve_sources(dev, split="dev", data_dir=data_dir) if dev else []
     corpora = read_corpora(resolve_sources(train, split="train", data_dir=data_dir))
     labels = label_set(order_types(t for _, _, ts in corpora for t in ts))
     tokenizer, model = load_model(base, "token-classification", labels=labels)
     require_fast_tokenizer(tokenizer, base)
-    config = replace(config, frozen=word_embeddings(model), desc="Training NER")
+    config = replace(config, frozen=word_embeddings(model))
     features, visible = featurize_corpora(corpora, tokenizer, labels, max_seq_length, stride)
-
-    def make_batch(idx: list[int]) -> dict:
-        batch = collate([features[i] for i in idx], tokenizer.pad_token_id or 0)
-        return {**batch, "visible": visible[batch["visible"]]}
-
-    def loss(batch: dict) -> torch.Tensor:
-        target, mask = batch.pop("labels"), batch.pop("visible")
-        return partial_label_loss(model(**batch).logits, target, mask)
-
-    def evaluate() -> dict:
-        tagger = EntityTagger.from_model(
-            model, tokenizer, device=device, batch_size=64, max_length=max_seq_length, stride=stride
-        )
-        scores = evaluate_sources(
-            tagger, dev_sources, max_sentences=max_dev_sentences, progress=True
-        )
-        return {
-            "dev_macro_f1": scores["macro_f1"],
-            "dev_seconds": scores["seconds"],
-            "dev": {
-                n: {t: s["f1"] for t, s in r["types"].items()} for n, r in scores["sources"].items()
-            },
-        }
-
-    batches = batches_by_length(features, batch_size, random.Random(seed), make_batch)
+    make_batch = partial(window_batch, features, tokenizer.pad_token_id or 0, visible)
+    tagging = {"device": device, "batch_size": 64, "max_length": max_seq_length, "stride": stride}
+    evaluate = partial(dev_scores, tokenizer, dev_sources, max_dev_sentences, tagging)
     run = fit(
         model,
-        batches,
-        loss,
+        batches_by_length(features, batch_size, random.Random(seed), make_batch),
+        window_loss,
         config,
         steps=config.steps(len(features)),
         evaluate=evaluate if dev_sources else None,
@@ -200,9 +172,7 @@ def train_ner(
         "train": [_describe(s, sents, ts) for s, sents, ts in corpora],
         "dev": [s.name for s in dev_sources],
         "windows": len(features),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
+        **config.summary(),
         "max_seq_length": max_seq_length,
         "max_dev_sentences": max_dev_sentences,
         **run.summary(),
@@ -213,6 +183,35 @@ def train_ner(
         model, out, base=base, kind="ner", frozen=config.frozen, card=card, meta={"metrics": result}
     )
     return result
+
+
+def window_batch(
+    features: Sequence[dict], pad_id: int, visible: torch.Tensor, idx: list[int]
+) -> dict[str, torch.Tensor]:
+    """Windows ``idx`` padded into a batch (labels with -100), each with the labels its
+    corpus annotates (a row of ``visible``)."""
+    batch = pad_batch([features[i] for i in idx], pad_id, fills={"labels": -100})
+    return {**batch, "visible": visible[batch["visible"]]}
+
+
+def window_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    target, visible = batch.pop("labels"), batch.pop("visible")
+    return partial_label_loss(model(**batch).logits, target, visible)
+
+
+def dev_scores(
+    tokenizer, sources: Sequence[NerSource], max_sentences: int | None, tagging: dict, model
+) -> dict:
+    """Entity F1 of the model in memory on each dev source, and their macro mean."""
+    tagger = EntityTagger.from_model(model, tokenizer, **tagging)
+    scores = evaluate_sources(tagger, sources, max_sentences=max_sentences, progress=True)
+    return {
+        "dev_macro_f1": scores["macro_f1"],
+        "dev_seconds": scores["seconds"],
+        "dev": {
+            n: {t: s["f1"] for t, s in r["types"].items()} for n, r in scores["sources"].items()
+        },
+    }
 
 
 def read_corpora(sources: Sequence[NerSource]) -> list[tuple[NerSource, list[Sentence], list]]:

@@ -19,17 +19,16 @@ import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import torch
 from tqdm.auto import tqdm
 
-from qa.batching import pad_batch
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model, save_overlay
 from qa.read.reader import Reader, normalise_answer
-from qa.train.common import base_model_line, batches_by_length, word_embeddings
+from qa.train.common import base_model_line, batches_by_length, pad_rows, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
 
 
@@ -131,7 +130,7 @@ def featurize(
 ) -> list[dict]:
     """Token windows with start/end positions of the answer ([CLS]=0 when it is not inside).
 
-    Windows are left unpadded; :func:`collate` pads each batch to its own longest window, which
+    Windows are left unpadded; :func:`~qa.train.common.pad_rows` pads each batch to its own longest window, which
     on short snippets saves most of the compute that padding to ``max_length`` would waste.
     """
     enc = tokenizer(
@@ -157,11 +156,6 @@ def featurize(
         window["end_positions"] = e_tok
         windows.append(window)
     return windows
-
-
-def collate(windows: Sequence[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
-    """Pad a batch of windows to its longest one (answer positions stacked)."""
-    return pad_batch(windows, pad_id)
 
 
 def factoid_dev_metrics(reader: Reader, questions: Sequence[GoldQuestion]) -> dict[str, float]:
@@ -213,36 +207,15 @@ def train_reader(
     dev_q = load_golden(dev_files) if dev_files else []
     examples = drop_dev_questions(examples, dev_q)
     features = featurize(examples, tokenizer, max_seq_length, doc_stride)
-    config = TrainingConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        max_steps=max_steps,
-        seed=seed,
-        device=device,
-        frozen=word_embeddings(model),
-        desc="Training reader",
-    )
-    pad = tokenizer.pad_token_id or 0
-    batches = batches_by_length(
-        features,
-        batch_size,
-        random.Random(seed),
-        lambda idx: collate([features[i] for i in idx], pad),
-    )
-    out = Path(out)
-
-    def evaluate() -> dict:
-        save_overlay(model, out, base=base, kind="reader", frozen=config.frozen)
-        reader = Reader(
-            str(out), device=device, max_seq_length=max_seq_length, doc_stride=doc_stride
-        )
-        return factoid_dev_metrics(reader, dev_q)
-
+    frozen = word_embeddings(model)
+    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="reader")
+    make_batch = partial(pad_rows, features, tokenizer.pad_token_id or 0)
+    reading = {"device": device, "max_seq_length": max_seq_length, "doc_stride": doc_stride}
+    evaluate = partial(saved_reader_metrics, Path(out), base, frozen, dev_q, reading)
     run = fit(
         model,
-        batches,
-        lambda batch: model(**batch).loss,
+        batches_by_length(features, batch_size, random.Random(seed), make_batch),
+        lambda m, batch: m(**batch).loss,
         config,
         steps=config.steps(len(features)),
         evaluate=evaluate if dev_q else None,
@@ -254,24 +227,24 @@ def train_reader(
         "dev_files": [Path(f).name for f in dev_files],
         "examples": len(examples),
         "windows": len(features),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
+        **config.summary(),
         "max_seq_length": max_seq_length,
         **run.summary(),
         "best_dev_mrr": run.best_score,
     }
     card = model_card(result, command)
     save_overlay(
-        model,
-        out,
-        base=base,
-        kind="reader",
-        frozen=config.frozen,
-        card=card,
-        meta={"metrics": result},
+        model, out, base=base, kind="reader", frozen=frozen, card=card, meta={"metrics": result}
     )
     return result
+
+
+def saved_reader_metrics(
+    out: Path, base: str, frozen: tuple[str, ...], dev: Sequence[GoldQuestion], reading: dict, model
+) -> dict[str, float]:
+    """Dev figures of an epoch's overlay, saved and read back as it will ship (in fp16)."""
+    save_overlay(model, out, base=base, kind="reader", frozen=frozen)
+    return factoid_dev_metrics(Reader(str(out), **reading), dev)
 
 
 def model_card(result: dict, command: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +24,17 @@ import torch
 
 from qa.annotate.relation_data import LABELS, NONE, RelationExample, read_relations
 from qa.annotate.relations import encode_pairs, example_input, family_masks, predict_pairs
-from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.errors import CorpusFormatError
 from qa.evaluate.relations import relation_scores
 from qa.modelhub.load import load_model, save_overlay
-from qa.train.common import base_model_line, batches_by_length, lower_layer_names, word_embeddings
+from qa.train.common import (
+    base_model_line,
+    batches_by_length,
+    lower_layer_names,
+    pad_rows,
+    word_embeddings,
+)
 from qa.train.fit import TrainingConfig, fit, seed_everything
 
 # Where each corpus comes from and on what terms (from ../shared/data/SOURCES.md).
@@ -108,50 +114,26 @@ def train_relations(
         examples = limit_negatives(examples, negative_ratio, rng)
     dev = read_relations(dev_paths) if dev_paths else []
     tokenizer, model = load_model(base, "sequence-classification", labels=LABELS)
-    label2id = {label: i for i, label in enumerate(LABELS)}
-    unknown = sorted({e.label for e in examples + dev} - set(label2id))
-    if unknown:  # pragma: no cover - the readers only produce LABELS
-        raise CorpusFormatError(f"Labels outside the vocabulary: {unknown}")
     features = encode_pairs(tokenizer, [example_input(e) for e in examples], max_seq_length)
-    labels = torch.tensor([label2id[e.label] for e in examples])
+    labels = torch.tensor([LABELS.index(e.label) for e in examples])
     masks = family_masks(dict(enumerate(LABELS)), [e.family for e in examples])
-    frozen = set(word_embeddings(model))
+    frozen = word_embeddings(model)
     if trainable_layers is not None:
-        frozen |= set(lower_layer_names(model, trainable_layers))
+        frozen = tuple(sorted({*frozen, *lower_layer_names(model, trainable_layers)}))
     config = TrainingConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        max_steps=max_steps,
-        seed=seed,
-        device=device,
-        frozen=tuple(sorted(frozen)),
-        desc="Training relations",
+        epochs, batch_size, lr, max_steps, seed, device, frozen, job="relations"
     )
-    pad = tokenizer.pad_token_id or 0
-
-    def make_batch(idx: list[int]) -> dict:
-        batch = pad_batch([features[i] for i in idx], pad)
-        return {**batch, "labels": labels[idx], "allowed": masks[idx]}
-
-    def loss(batch: dict) -> torch.Tensor:
-        target, allowed = batch.pop("labels"), batch.pop("allowed")
-        logits = model(**batch).logits.float().masked_fill(~allowed, -1e4)
-        return torch.nn.functional.cross_entropy(logits, target)
-
-    def evaluate() -> dict:
-        predict = {"device": resolve_device(device), "batch_size": 64, "max_length": max_seq_length}
-        return dev_metrics(model, tokenizer, dev, **predict)
-
-    batches = batches_by_length(features, batch_size, rng, make_batch)
-    steps = config.steps(len(features))
+    make_batch = partial(
+        pad_rows, features, tokenizer.pad_token_id or 0, labels=labels, allowed=masks
+    )
+    predict = {"device": resolve_device(device), "batch_size": 64, "max_length": max_seq_length}
     run = fit(
         model,
-        batches,
-        loss,
+        batches_by_length(features, batch_size, rng, make_batch),
+        pair_loss,
         config,
-        steps=steps,
-        evaluate=evaluate if dev else None,
+        steps=config.steps(len(features)),
+        evaluate=(lambda m: dev_metrics(m, tokenizer, dev, **predict)) if dev else None,
         select="dev_score",
     )
     result = {
@@ -162,25 +144,26 @@ def train_relations(
         "examples_per_corpus": dict(sorted(Counter(e.corpus for e in examples).items())),
         "labels_seen": dict(sorted(Counter(e.label for e in examples).items())),
         "dev_examples": len(dev),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
+        **config.summary(),
         "max_seq_length": max_seq_length,
         "negative_ratio": negative_ratio,
         "trainable_layers": trainable_layers,
         **run.summary(),
         "best_dev_score": run.best_score,
     }
+    meta = {"max_seq_length": max_seq_length, "metrics": result}
+    card = model_card(result, command)
     save_overlay(
-        model,
-        out,
-        base=base,
-        kind="relations",
-        frozen=config.frozen,
-        card=model_card(result, command),
-        meta={"max_seq_length": max_seq_length, "metrics": result},
+        model, out, base=base, kind="relations", frozen=config.frozen, card=card, meta=meta
     )
     return result
+
+
+def pair_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy over each pair's own family's labels and ``none`` (the others masked)."""
+    target, allowed = batch.pop("labels"), batch.pop("allowed")
+    logits = model(**batch).logits.float().masked_fill(~allowed, -1e4)
+    return torch.nn.functional.cross_entropy(logits, target)
 
 
 def model_card(result: dict, command: str) -> str:

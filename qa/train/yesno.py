@@ -16,17 +16,19 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from qa.batching import TOKEN_KEYS, pad_batch
+from qa.batching import TOKEN_KEYS
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model, save_overlay
-from qa.train.common import base_model_line, batches_by_length, word_embeddings
+from qa.read.yesno import YesNoClassifier
+from qa.train.common import base_model_line, batches_by_length, pad_rows, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
 from qa.train.reader import is_golden, question_key
 from qa.types import Passage
@@ -135,8 +137,6 @@ def train_yesno(
 ) -> dict:
     """Train on (question, passage) pairs with class-weighted loss, keep the epoch with the best
     dev macro-F1 (each epoch's overlay is read back, as it will ship), save overlay and card."""
-    from qa.read.yesno import YesNoClassifier
-
     seed_everything(seed)
     tokenizer, model = load_model(base, "sequence-classification", labels=list(LABEL2ID))
     dev_q = load_golden(dev_files) if dev_files else []
@@ -144,46 +144,18 @@ def train_yesno(
     pairs = [p for p in load_pairs(train_files) if question_key(p.question) not in dev_keys]
     if not pairs:
         raise CorpusFormatError("No yes/no examples found in the training files.")
-    enc = tokenizer(
-        [p.question for p in pairs],
-        [p.text for p in pairs],
-        truncation="only_second",
-        max_length=max_seq_length,
-    )
-    rows = [{k: enc[k][i] for k in TOKEN_KEYS if k in enc} for i in range(len(pairs))]
+    rows = encode_pairs(tokenizer, pairs, max_seq_length)
     labels = torch.tensor([p.label for p in pairs])
     counts = torch.bincount(labels, minlength=2).float()
-    loss_fn = torch.nn.CrossEntropyLoss(weight=counts.sum() / (2 * counts.clamp(min=1)))
-    config = TrainingConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        max_steps=max_steps,
-        seed=seed,
-        device=device,
-        frozen=word_embeddings(model),
-        desc="Training yes/no",
-    )
-    pad = tokenizer.pad_token_id or 0
-
-    def make_batch(idx: list[int]) -> dict:
-        return {**pad_batch([rows[i] for i in idx], pad), "labels": labels[idx]}
-
-    def loss(batch: dict) -> torch.Tensor:
-        target = batch.pop("labels")
-        return loss_fn.to(target.device)(model(**batch).logits.float(), target)
-
-    out = Path(out)
-
-    def evaluate() -> dict:
-        save_overlay(model, out, base=base, kind="yesno", frozen=config.frozen)
-        classifier = YesNoClassifier(str(out), device=device, max_seq_length=max_seq_length)
-        return yesno_dev_metrics(classifier, dev_q)
-
-    batches = batches_by_length(rows, batch_size, random.Random(seed), make_batch)
+    loss = partial(weighted_loss, counts.sum() / (2 * counts.clamp(min=1)))
+    frozen = word_embeddings(model)
+    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="yes/no")
+    make_batch = partial(pad_rows, rows, tokenizer.pad_token_id or 0, labels=labels)
+    reading = {"device": device, "max_seq_length": max_seq_length}
+    evaluate = partial(saved_yesno_metrics, Path(out), base, frozen, dev_q, reading)
     run = fit(
         model,
-        batches,
+        batches_by_length(rows, batch_size, random.Random(seed), make_batch),
         loss,
         config,
         steps=config.steps(len(rows)),
@@ -196,24 +168,44 @@ def train_yesno(
         "dev_files": [Path(f).name for f in dev_files],
         "pairs": len(pairs),
         "yes_share": round(float(counts[1] / counts.sum()), 4),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
+        **config.summary(),
         "max_seq_length": max_seq_length,
         **run.summary(),
         "best_dev_macro_f1": run.best_score,
     }
     card = model_card(result, command)
     save_overlay(
-        model,
-        out,
-        base=base,
-        kind="yesno",
-        frozen=config.frozen,
-        card=card,
-        meta={"metrics": result},
+        model, out, base=base, kind="yesno", frozen=frozen, card=card, meta={"metrics": result}
     )
     return result
+
+
+def encode_pairs(tokenizer, pairs: Sequence[YesNoPair], max_length: int) -> list[dict]:
+    """Token ids of each (question, passage) pair, unpadded, the passage cut to fit."""
+    enc = tokenizer(
+        [p.question for p in pairs],
+        [p.text for p in pairs],
+        truncation="only_second",
+        max_length=max_length,
+    )
+    return [{k: enc[k][i] for k in TOKEN_KEYS if k in enc} for i in range(len(pairs))]
+
+
+def weighted_loss(
+    class_weight: torch.Tensor, model: torch.nn.Module, batch: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """Cross-entropy with each class weighed by the inverse of its share of the pairs."""
+    target = batch.pop("labels")
+    logits = model(**batch).logits.float()
+    return torch.nn.functional.cross_entropy(logits, target, weight=class_weight.to(target.device))
+
+
+def saved_yesno_metrics(
+    out: Path, base: str, frozen: tuple[str, ...], dev: Sequence[GoldQuestion], reading: dict, model
+) -> dict[str, float]:
+    """Dev figures of an epoch's overlay, saved and read back as it will ship (in fp16)."""
+    save_overlay(model, out, base=base, kind="yesno", frozen=frozen)
+    return yesno_dev_metrics(YesNoClassifier(str(out), **reading), dev)
 
 
 def model_card(result: dict, command: str) -> str:
