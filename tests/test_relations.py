@@ -38,7 +38,7 @@ from qa.modelhub import locate
 from qa.train.relations import train_relations
 from qa.types import Entity
 
-from .conftest import save_tiny_bert
+from .conftest import TINY_TRAINING, save_tiny_bert
 
 # --- samples, written as the real files are -------------------------------------------------
 
@@ -286,8 +286,6 @@ def save_tiny_relation_model(folder: Path, biases: dict[str, float] | None = Non
     from transformers import BertForSequenceClassification
 
     def build(config):
-        config.id2label = dict(enumerate(LABELS))
-        config.label2id = {label: i for i, label in enumerate(LABELS)}
         model = BertForSequenceClassification(config)
         if biases is not None:
             with torch.no_grad():
@@ -295,7 +293,7 @@ def save_tiny_relation_model(folder: Path, biases: dict[str, float] | None = Non
                 model.classifier.bias.copy_(torch.tensor([biases.get(x, 0.0) for x in LABELS]))
         return model
 
-    return save_tiny_bert(folder, 0, build)
+    return save_tiny_bert(folder, 0, build, labels=LABELS)
 
 
 @pytest.fixture(scope="session")
@@ -455,11 +453,9 @@ def test_training_lowers_the_loss_and_the_overlay_reloads_with_its_labels(
         out,
         base=str(tiny_base),
         epochs=12,
-        batch_size=4,
-        lr=3e-3,
         max_steps=36,
-        device="cpu",
         command="qa train relations (test)",
+        **TINY_TRAINING,
     )
     assert result["last_loss"] < result["first_loss"]
     assert result["examples_per_corpus"] == {
@@ -560,15 +556,7 @@ def test_training_only_the_top_layer_stores_only_that_layer_and_the_head(
     files = small_corpora(tmp_path / "data")
     out = tmp_path / "top-layer"
     result = train_relations(
-        files,
-        [],
-        out,
-        base=str(tiny_base),
-        epochs=1,
-        batch_size=4,
-        max_steps=3,
-        trainable_layers=1,
-        device="cpu",
+        files, [], out, base=str(tiny_base), max_steps=3, trainable_layers=1, **TINY_TRAINING
     )
     assert result["trainable_layers"] == 1
     stored = set(load_file(str(out / "overlay.safetensors")))

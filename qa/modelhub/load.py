@@ -222,8 +222,8 @@ def apply_overlay(model: torch.nn.Module, weights: Path, *, strict: bool = True)
             fits = target in own and own[target].shape == tensor.shape
             if not fits and strict:
                 raise ModelLoadError(
-                    f"{weights} does not fit its base model (unknown weights such as {name}): "
-                    "retrain it or restore the matching base."
+                    f"{weights} does not fit its base model ({name} is missing there or of "
+                    "another shape): retrain it or restore the matching base."
                 )
             if fits:
                 own[target].copy_(tensor.to(own[target].dtype))

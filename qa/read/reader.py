@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from qa.batching import forward_batches
+from qa.batching import forward_batches, inference_batch_size
 from qa.config import resolve_device
 from qa.modelhub import locate, revision
 from qa.modelhub.component import ModelComponent
@@ -65,6 +65,23 @@ def clip_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKEN
     if len(offsets) <= max_tokens:
         return question
     return question[: offsets[max_tokens - 1][1]]
+
+
+def encode_with_question(
+    tokenizer, question: str, passages: Sequence[Passage], max_length: int, **options
+):
+    """The (clipped) question paired with each passage, as padded tensors; only the passage is
+    ever truncated. ``options`` go to the tokenizer (windows with a stride, offsets)."""
+    question = clip_question(tokenizer, question)
+    return tokenizer(
+        [question] * len(passages),
+        [p.text for p in passages],
+        truncation="only_second",
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+        **options,
+    )
 
 
 def best_spans(
@@ -117,24 +134,20 @@ class Reader(ModelComponent):
         self.max_answer_length = max_answer_length
         self.n_best = n_best
         self.temperature = temperature
-        # Windows per forward pass: a GPU takes many more at once than two CPU cores want.
-        self.batch_size = batch_size or (128 if self.device.startswith("cuda") else 32)
+        self.batch_size = inference_batch_size(self.device, batch_size)
 
     def spans(self, question: str, passages: Sequence[Passage]) -> list[Span]:
         """Every candidate span of every window, de-duplicated across overlapping windows."""
         if not passages:
             return []
-        question = clip_question(self.tokenizer, question)
-        features = self.tokenizer(
-            [question] * len(passages),
-            [p.text for p in passages],
-            truncation="only_second",
-            max_length=self.max_seq_length,
+        features = encode_with_question(
+            self.tokenizer,
+            question,
+            passages,
+            self.max_seq_length,
             stride=self.doc_stride,
             return_overflowing_tokens=True,
             return_offsets_mapping=True,
-            padding=True,
-            return_tensors="pt",
         )
         owners = features.pop("overflow_to_sample_mapping").tolist()
         offsets = features.pop("offset_mapping")

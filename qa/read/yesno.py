@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from qa.batching import forward_batches
+from qa.batching import forward_batches, inference_batch_size
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
 from qa.modelhub import locate, revision
 from qa.modelhub.component import ModelComponent
 from qa.modelhub.load import model_config, require_kind
-from qa.read.reader import clip_question
+from qa.read.reader import encode_with_question
 from qa.types import Hit, Passage, YesNo
 
 LABELS = ("no", "yes")
@@ -54,22 +54,13 @@ class YesNoClassifier(ModelComponent):
         self.max_seq_length = max_seq_length
         self.max_passages = max_passages
         self.threshold = threshold
-        # Windows per forward pass: a GPU takes many more at once than two CPU cores want.
-        self.batch_size = batch_size or (128 if self.device.startswith("cuda") else 32)
+        self.batch_size = inference_batch_size(self.device, batch_size)
 
     def log_odds(self, question: str, passages: Sequence[Passage]) -> list[float]:
         """Log-odds of "yes" for each passage (question and passage read together)."""
         if not passages:
             return []
-        question = clip_question(self.tokenizer, question)
-        enc = self.tokenizer(
-            [question] * len(passages),
-            [p.text for p in passages],
-            truncation="only_second",
-            max_length=self.max_seq_length,
-            padding=True,
-            return_tensors="pt",
-        )
+        enc = encode_with_question(self.tokenizer, question, passages, self.max_seq_length)
         out: list[float] = []
         for _, result in forward_batches(self.model, enc, self.batch_size, self.device):
             logits = result.logits.float()

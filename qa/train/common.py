@@ -27,22 +27,30 @@ def length_grouped_batches(
     return batches
 
 
-def batches_by_length(
-    rows: Sequence[dict],
-    batch_size: int,
-    rng: random.Random,
-    make_batch: Callable[[list[int]], Any],
-) -> Callable[[int], Iterator[Any]]:
-    """The ``batches(epoch)`` of :func:`qa.train.fit.fit`: each epoch a new draw of
-    :func:`length_grouped_batches` over the rows' ``input_ids``, each batch made from its
-    row indices by ``make_batch`` (which pads and adds what the loss needs)."""
-    lengths = [len(r["input_ids"]) for r in rows]
+class BatchesByLength:
+    """The ``batches`` of :func:`qa.train.fit.fit` over tokenised rows: each epoch a new draw of
+    :func:`length_grouped_batches` over the rows' ``input_ids``, each batch made from its row
+    indices by ``make_batch`` (which pads and adds what the loss needs)."""
 
-    def epoch(_: int) -> Iterator[Any]:
-        for idx in length_grouped_batches(lengths, batch_size, rng):
-            yield make_batch(idx)
+    def __init__(
+        self,
+        rows: Sequence[dict],
+        batch_size: int,
+        rng: random.Random,
+        make_batch: Callable[[list[int]], Any],
+    ) -> None:
+        self.lengths = [len(r["input_ids"]) for r in rows]
+        self.batch_size = batch_size
+        self.rng = rng
+        self.make_batch = make_batch
 
-    return epoch
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+    def __call__(self, epoch: int) -> Iterator[Any]:
+        for idx in length_grouped_batches(self.lengths, self.batch_size, self.rng):
+            yield self.make_batch(idx)
 
 
 def pad_rows(
@@ -50,7 +58,7 @@ def pad_rows(
 ) -> dict[str, torch.Tensor]:
     """Rows ``idx`` padded into one batch, with ``extra[key][idx]`` beside them (the labels, or
     the labels a row may take): with :func:`functools.partial`, a ``make_batch`` for
-    :func:`batches_by_length`."""
+    :class:`BatchesByLength`."""
     batch = pad_batch([rows[i] for i in idx], pad_id)
     return {**batch, **{key: values[idx] for key, values in extra.items()}}
 

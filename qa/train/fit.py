@@ -45,12 +45,8 @@ class TrainingConfig:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}.")
 
-    def steps(self, examples: int) -> int:
-        """Optimisation steps of a run: whole epochs of batches, cut at ``max_steps`` if given."""
-        per_epoch = (examples + self.batch_size - 1) // self.batch_size
-        return self.capped(self.epochs * per_epoch)
-
     def capped(self, steps: int) -> int:
+        """``steps``, cut at ``max_steps`` if given."""
         return steps if self.max_steps is None else min(self.max_steps, steps)
 
     def summary(self) -> dict[str, Any]:
@@ -64,6 +60,7 @@ class FitResult:
 
     steps: int = 0
     losses: list[float] = field(default_factory=list)
+    learning_rates: list[float] = field(default_factory=list)  # of each step
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     best_score: float | None = None  # None when there was no evaluation
@@ -106,27 +103,24 @@ def fit(
     loss: Callable[[torch.nn.Module, Any], torch.Tensor],
     config: TrainingConfig,
     *,
-    steps: int,
+    steps: int | None = None,
     evaluate: Callable[[torch.nn.Module], dict] | None = None,
     select: str = "",
 ) -> FitResult:
-    """Train ``model`` for ``steps`` steps over ``batches(epoch)``; return what happened.
+    """Train ``model`` over ``batches(epoch)`` for ``steps`` steps (by default every batch of
+    every epoch, ``len(batches)`` per epoch, cut at ``max_steps``); return what happened.
 
     A batch that is a dict of tensors is moved to the device before ``loss(model, batch)`` sees
     it. With ``evaluate``, its dict of metrics (``evaluate(model)``, after each epoch) joins the
     epoch's history entry and the weights of the epoch with the highest ``metrics[select]`` are
     kept; without it, the last epoch's.
     """
-    from transformers import get_linear_schedule_with_warmup
-
     seed_everything(config.seed)
+    if steps is None:
+        steps = config.capped(config.epochs * len(batches))  # type: ignore[arg-type]
     device = resolve_device(config.device)
     model.to(device)
-    for name, param in model.named_parameters():
-        param.requires_grad = not (config.frozen and name.startswith(config.frozen))
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_share * steps), steps)
+    step = _optimiser(model, config, steps)
     result = FitResult()
     best_state: dict[str, torch.Tensor] | None = None
     with tqdm(total=steps, desc=f"Training {config.job}", unit="step") as bar:
@@ -138,15 +132,9 @@ def fit(
                     break
                 if isinstance(batch, dict):
                     batch = {k: v.to(device) for k, v in batch.items()}
-                with torch.autocast(
-                    "cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")
-                ):
+                with torch.autocast("cuda", torch.bfloat16, enabled=device.startswith("cuda")):
                     value = loss(model, batch)
-                value.backward()
-                torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
+                result.learning_rates.append(step(value))
                 result.losses.append(value.item())
                 result.steps += 1
                 bar.set_postfix(loss=f"{result.running_loss():.3f}", epoch=epoch + 1)
@@ -154,13 +142,9 @@ def fit(
             result.train_seconds += time.time() - started
             model.eval()
             metrics = evaluate(model) if evaluate else {}
+            loss_now = round(result.running_loss(), 4)
             result.history.append(
-                {
-                    "epoch": epoch + 1,
-                    "steps": result.steps,
-                    "loss": round(result.running_loss(), 4),
-                    **metrics,
-                }
+                {"epoch": epoch + 1, "steps": result.steps, "loss": loss_now, **metrics}
             )
             if not evaluate:
                 result.best_epoch = epoch + 1
@@ -173,3 +157,29 @@ def fit(
         model.load_state_dict(best_state)
     model.eval()
     return result
+
+
+def _optimiser(
+    model: torch.nn.Module, config: TrainingConfig, steps: int
+) -> Callable[[torch.Tensor], float]:
+    """One optimisation step as a function of the loss (it returns the learning rate used):
+    AdamW over the parameters that are not frozen, gradients clipped, and the library's linear
+    schedule (``transformers.get_linear_schedule_with_warmup``)."""
+    from transformers import get_linear_schedule_with_warmup
+
+    for name, param in model.named_parameters():
+        param.requires_grad = not (config.frozen and name.startswith(config.frozen))
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_share * steps), steps)
+
+    def step(loss: torch.Tensor) -> float:
+        rate = scheduler.get_last_lr()[0]
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        return rate
+
+    return step

@@ -42,7 +42,7 @@ from qa.batching import pad_batch
 from qa.errors import CorpusFormatError
 from qa.evaluate.ner import evaluate_sources
 from qa.modelhub.load import load_model, require_fast_tokenizer, save_overlay
-from qa.train.common import base_model_line, batches_by_length, word_embeddings
+from qa.train.common import BatchesByLength, base_model_line, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
 
 
@@ -159,10 +159,9 @@ def train_ner(
     evaluate = partial(dev_scores, tokenizer, dev_sources, max_dev_sentences, tagging)
     run = fit(
         model,
-        batches_by_length(features, batch_size, random.Random(seed), make_batch),
+        BatchesByLength(features, batch_size, random.Random(seed), make_batch),
         window_loss,
         config,
-        steps=config.steps(len(features)),
         evaluate=evaluate if dev_sources else None,
         select="dev_macro_f1",
     )

@@ -28,7 +28,7 @@ from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model, save_overlay
 from qa.read.reader import Reader, normalise_answer
-from qa.train.common import base_model_line, batches_by_length, pad_rows, word_embeddings
+from qa.train.common import BatchesByLength, base_model_line, pad_rows, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
 
 
@@ -214,10 +214,9 @@ def train_reader(
     evaluate = partial(saved_reader_metrics, Path(out), base, frozen, dev_q, reading)
     run = fit(
         model,
-        batches_by_length(features, batch_size, random.Random(seed), make_batch),
+        BatchesByLength(features, batch_size, random.Random(seed), make_batch),
         lambda m, batch: m(**batch).loss,
         config,
-        steps=config.steps(len(features)),
         evaluate=evaluate if dev_q else None,
         select="mrr",
     )

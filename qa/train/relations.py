@@ -29,8 +29,8 @@ from qa.errors import CorpusFormatError
 from qa.evaluate.relations import relation_scores
 from qa.modelhub.load import load_model, save_overlay
 from qa.train.common import (
+    BatchesByLength,
     base_model_line,
-    batches_by_length,
     lower_layer_names,
     pad_rows,
     word_embeddings,
@@ -129,10 +129,9 @@ def train_relations(
     predict = {"device": resolve_device(device), "batch_size": 64, "max_length": max_seq_length}
     run = fit(
         model,
-        batches_by_length(features, batch_size, rng, make_batch),
+        BatchesByLength(features, batch_size, rng, make_batch),
         pair_loss,
         config,
-        steps=config.steps(len(features)),
         evaluate=(lambda m: dev_metrics(m, tokenizer, dev, **predict)) if dev else None,
         select="dev_score",
     )

@@ -28,7 +28,7 @@ from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model, save_overlay
 from qa.read.yesno import YesNoClassifier
-from qa.train.common import base_model_line, batches_by_length, pad_rows, word_embeddings
+from qa.train.common import BatchesByLength, base_model_line, pad_rows, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
 from qa.train.reader import is_golden, question_key
 from qa.types import Passage
@@ -155,10 +155,9 @@ def train_yesno(
     evaluate = partial(saved_yesno_metrics, Path(out), base, frozen, dev_q, reading)
     run = fit(
         model,
-        batches_by_length(rows, batch_size, random.Random(seed), make_batch),
+        BatchesByLength(rows, batch_size, random.Random(seed), make_batch),
         loss,
         config,
-        steps=config.steps(len(rows)),
         evaluate=evaluate if dev_q else None,
         select="macro_f1",
     )
