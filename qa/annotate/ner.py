@@ -30,9 +30,8 @@ from qa.annotate.ner_data import bio_spans, canonical_type
 from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import locate
 from qa.modelhub.component import ModelComponent
-from qa.modelhub.load import model_config, require_kind
+from qa.modelhub.load import model_config
 from qa.types import Entity
 
 
@@ -116,9 +115,8 @@ class EntityTagger(ModelComponent):
         max_length: int = 256,
         stride: int = 64,
     ) -> None:
-        self.location = locate(spec)
-        require_kind(self.location, "ner")
-        self._settings(spec, device, batch_size, max_length, stride)
+        self._settle(spec, device)
+        self._windows(batch_size, max_length, stride)
         self._use_labels(model_config(self.location).id2label)  # fail before loading weights
 
     @classmethod
@@ -136,20 +134,19 @@ class EntityTagger(ModelComponent):
         """A tagger over a model already in memory (the trainer's dev evaluation); the model's
         dtype is left alone, so training can go on after tagging."""
         tagger = cls.__new__(cls)
-        tagger.location = None
-        tagger._settings(spec, device, batch_size, max_length, stride)
+        tagger.spec, tagger.location, tagger.revision = spec, None, ""
+        tagger.device = resolve_device(device)
+        tagger._windows(batch_size, max_length, stride)
         tagger._use_labels(model.config.id2label)
         tagger._attach(tokenizer, model, half=False)
         return tagger
 
-    def _settings(self, spec, device, batch_size, max_length, stride) -> None:
+    def _windows(self, batch_size: int, max_length: int, stride: int) -> None:
         if stride >= max_length - 2 or stride < 0:
             raise ValueError(f"stride {stride} must be below max_length {max_length} - 2.")
-        self.spec = spec
         self.batch_size = batch_size
         self.max_length = max_length
         self.stride = stride
-        self.device = resolve_device(device)
 
     def _use_labels(self, id2label: dict) -> None:
         self.labels = bio_labels(id2label)

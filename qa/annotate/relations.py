@@ -35,11 +35,10 @@ from qa.annotate.relation_data import (
     sentence_groups,
 )
 from qa.batching import pad_batch
-from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import ModelLocation, locate, overlay_info, revision
+from qa.modelhub import ModelLocation, overlay_info
 from qa.modelhub.component import ModelComponent
-from qa.modelhub.load import model_config, require_kind
+from qa.modelhub.load import model_config
 from qa.types import Entity, Relation
 
 FAMILY_WORDS = {
@@ -230,10 +229,7 @@ class RelationClassifier(ModelComponent):
         max_length: int | None = None,
         batch_size: int = 64,
     ) -> None:
-        self.location = locate(spec)
-        require_kind(self.location, "relations")
-        self.spec = spec
-        self.revision = revision(self.location)
+        self._settle(spec, device)
         id2label = {int(k): v for k, v in model_config(self.location).id2label.items()}
         if NONE not in set(id2label.values()):
             raise ModelLoadError(
@@ -242,7 +238,6 @@ class RelationClassifier(ModelComponent):
                 "`qa train relations`."
             )
         self.labels = tuple(id2label[i] for i in sorted(id2label))
-        self.device = resolve_device(device)
         self.max_length = max_length or _trained_length(self.location) or 128
         self.batch_size = batch_size
 

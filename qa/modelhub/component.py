@@ -13,21 +13,36 @@ from typing import Any
 
 import torch
 
-from qa.modelhub.load import load_model, require_fast_tokenizer
+from qa.config import resolve_device
+from qa.modelhub import ModelLocation, locate, revision
+from qa.modelhub.load import load_model, require_fast_tokenizer, require_kind
 
 
 class ModelComponent:
-    """Subclasses set ``task`` and ``kind`` (see :data:`qa.modelhub.load.KINDS`), and ``spec``
-    and ``device`` in their constructor."""
+    """Subclasses set ``task`` and ``kind`` (see :data:`qa.modelhub.load.KINDS`) and call
+    :meth:`_settle` in their constructor."""
 
     task = "encoder"
     kind = ""
     half_on_gpu = False  # fp16 weights on a GPU (inference only; readers use fp16 autocast)
     needs_offsets = False  # character offsets need a fast tokenizer
     spec: str
+    location: ModelLocation | None
+    revision: str
     device: str
     _tokenizer: Any = None
     _model: torch.nn.Module | None = None
+
+    def _settle(self, spec: str, device: str) -> None:
+        """Store the spec, checked (it exists and holds a model of this kind: a config read,
+        no weights), the fingerprint of its weights that index manifests record, and the
+        device."""
+        self.spec = spec
+        self.location = locate(spec)
+        if self.kind:
+            require_kind(self.location, self.kind)
+        self.revision = revision(self.location)
+        self.device = resolve_device(device)
 
     def warm_up(self) -> None:
         """Load the weights (once); every public method calls it first."""

@@ -20,10 +20,7 @@ from dataclasses import dataclass, field
 import torch
 
 from qa.batching import forward_batches, inference_batch_size
-from qa.config import resolve_device
-from qa.modelhub import locate, revision
 from qa.modelhub.component import ModelComponent
-from qa.modelhub.load import require_kind
 from qa.types import Answer, Hit, Passage
 
 _PUNCT_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
@@ -124,11 +121,7 @@ class Reader(ModelComponent):
         batch_size: int | None = None,
         temperature: float = 1.0,
     ) -> None:
-        self.location = locate(spec)
-        require_kind(self.location, "reader")
-        self.spec = spec
-        self.revision = revision(self.location)
-        self.device = resolve_device(device)
+        self._settle(spec, device)
         self.max_seq_length = max_seq_length
         self.doc_stride = doc_stride
         self.max_answer_length = max_answer_length

@@ -12,11 +12,9 @@ import math
 from collections.abc import Sequence
 
 from qa.batching import forward_batches, inference_batch_size
-from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import locate, revision
 from qa.modelhub.component import ModelComponent
-from qa.modelhub.load import model_config, require_kind
+from qa.modelhub.load import model_config
 from qa.read.reader import encode_with_question
 from qa.types import Hit, Passage, YesNo
 
@@ -38,9 +36,7 @@ class YesNoClassifier(ModelComponent):
         threshold: float = 0.5,
         batch_size: int | None = None,
     ) -> None:
-        self.spec = spec
-        self.location = locate(spec)
-        require_kind(self.location, "yesno")
+        self._settle(spec, device)
         id2label = {i: str(v).lower() for i, v in model_config(self.location).id2label.items()}
         if not {"yes", "no"} <= set(id2label.values()):
             raise ModelLoadError(
@@ -49,8 +45,6 @@ class YesNoClassifier(ModelComponent):
             )
         self.yes_index = next(i for i, v in id2label.items() if v == "yes")
         self.no_index = next(i for i, v in id2label.items() if v == "no")
-        self.revision = revision(self.location)
-        self.device = resolve_device(device)
         self.max_seq_length = max_seq_length
         self.max_passages = max_passages
         self.threshold = threshold

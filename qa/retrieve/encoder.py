@@ -16,9 +16,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import locate, revision
+from qa.modelhub import locate
 from qa.modelhub.component import ModelComponent
 from qa.modelhub.load import model_config
 
@@ -49,9 +48,7 @@ class SentenceEncoder(ModelComponent):
         max_seq_length: int = 256,
         pooling: str = "",
     ) -> None:
-        self.location = locate(spec)
-        self.spec = spec
-        self.revision = revision(self.location)
+        self._settle(spec, device)
         base_path = (
             locate(self.location.overlay_base).path
             if self.location.overlay_base
@@ -59,7 +56,6 @@ class SentenceEncoder(ModelComponent):
         )
         self.pooling = _pooling_of(base_path, pooling)
         self.max_seq_length = max_seq_length
-        self.device = resolve_device(device)
 
     @property
     def dim(self) -> int:
