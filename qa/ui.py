@@ -269,11 +269,11 @@ def warm_up(qa) -> float:
     """Load every model the UI uses before the first user arrives; returns seconds taken."""
     started = time.perf_counter()
     if qa.settings["yesno_model"]:
-        _ = qa.yesno_classifier
+        qa.yesno_classifier.warm_up()
     if qa.settings["qtype_model"]:
-        _ = qa.qtype_classifier
+        qa.qtype_classifier.warm_up()
     if qa.annotate_settings["ner_model"]:
-        _ = qa.annotator
+        qa.annotator.warm_up()
     if qa.settings["model"]:
         qa.ask("Which gene is mutated in cystic fibrosis?", qtype="factoid", k=2)
     else:
