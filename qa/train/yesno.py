@@ -144,7 +144,7 @@ def train_yesno(
     pairs = [p for p in load_pairs(train_files) if question_key(p.question) not in dev_keys]
     if not pairs:
         raise CorpusFormatError("No yes/no examples found in the training files.")
-    rows = encode_pairs(tokenizer, pairs, max_seq_length)
+    rows = tokenize_pairs(tokenizer, pairs, max_seq_length)
     labels = torch.tensor([p.label for p in pairs])
     counts = torch.bincount(labels, minlength=2).float()
     loss = partial(weighted_loss, counts.sum() / (2 * counts.clamp(min=1)))
@@ -179,7 +179,7 @@ def train_yesno(
     return result
 
 
-def encode_pairs(tokenizer, pairs: Sequence[YesNoPair], max_length: int) -> list[dict]:
+def tokenize_pairs(tokenizer, pairs: Sequence[YesNoPair], max_length: int) -> list[dict]:
     """Token ids of each (question, passage) pair, unpadded, the passage cut to fit."""
     enc = tokenizer(
         [p.question for p in pairs],
