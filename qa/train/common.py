@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from qa.batching import pad_batch
+from qa.modelhub.load import save_overlay
 
 
 def length_grouped_batches(
@@ -61,6 +63,31 @@ def pad_rows(
     :class:`BatchesByLength`."""
     batch = pad_batch([rows[i] for i in idx], pad_id)
     return {**batch, **{key: values[idx] for key, values in extra.items()}}
+
+
+def metrics_as_shipped(
+    out: Path,
+    base: str,
+    kind: str,
+    frozen: tuple[str, ...],
+    measure: Callable[[str], dict],
+    model: torch.nn.Module,
+) -> dict:
+    """Dev figures of an epoch's model as it will ship: saved as an overlay (fp16) in ``out``,
+    then loaded back from there by ``measure(folder)``."""
+    save_overlay(model, out, base=base, kind=kind, frozen=frozen)
+    return measure(str(out))
+
+
+def run_files(
+    base: str, train_files: Sequence[str | Path], dev_files: Sequence[str | Path]
+) -> dict[str, Any]:
+    """What a run started from and read, as its card records it (file names only)."""
+    return {
+        "base": base,
+        "train_files": [Path(f).name for f in train_files],
+        "dev_files": [Path(f).name for f in dev_files],
+    }
 
 
 def word_embeddings(model: torch.nn.Module) -> tuple[str, ...]:

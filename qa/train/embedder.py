@@ -21,7 +21,7 @@ from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
 from qa.evaluate.retrieval import retrieval_metrics
 from qa.modelhub.load import save_overlay
 from qa.retrieve.encoder import SentenceEncoder
-from qa.train.common import word_embeddings
+from qa.train.common import run_files, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
 
 
@@ -174,9 +174,7 @@ def train_embedder(
     steps = config.capped(sum(len(b) for b in epoch_batches))
     run = fit(encoder.model, epoch_batches.__getitem__, loss, config, steps=steps)
     result = {
-        "base": base,
-        "train_files": [Path(f).name for f in train_files],
-        "dev_files": [Path(f).name for f in dev_files],
+        **run_files(base, train_files, dev_files),
         "pairs": len(pairs),
         **config.summary(),
         "hard_negatives": hard_negatives,

@@ -28,7 +28,14 @@ from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model, save_overlay
 from qa.read.reader import Reader, normalise_answer
-from qa.train.common import BatchesByLength, base_model_line, pad_rows, word_embeddings
+from qa.train.common import (
+    BatchesByLength,
+    base_model_line,
+    metrics_as_shipped,
+    pad_rows,
+    run_files,
+    word_embeddings,
+)
 from qa.train.fit import TrainingConfig, fit, seed_everything
 
 
@@ -211,7 +218,14 @@ def train_reader(
     config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="reader")
     make_batch = partial(pad_rows, features, tokenizer.pad_token_id or 0)
     reading = {"device": device, "max_seq_length": max_seq_length, "doc_stride": doc_stride}
-    evaluate = partial(saved_reader_metrics, Path(out), base, frozen, dev_q, reading)
+    evaluate = partial(
+        metrics_as_shipped,
+        Path(out),
+        base,
+        "reader",
+        frozen,
+        lambda folder: factoid_dev_metrics(Reader(folder, **reading), dev_q),
+    )
     run = fit(
         model,
         BatchesByLength(features, batch_size, random.Random(seed), make_batch),
@@ -221,9 +235,7 @@ def train_reader(
         select="mrr",
     )
     result = {
-        "base": base,
-        "train_files": [Path(f).name for f in train_files],
-        "dev_files": [Path(f).name for f in dev_files],
+        **run_files(base, train_files, dev_files),
         "examples": len(examples),
         "windows": len(features),
         **config.summary(),
@@ -236,14 +248,6 @@ def train_reader(
         model, out, base=base, kind="reader", frozen=frozen, card=card, meta={"metrics": result}
     )
     return result
-
-
-def saved_reader_metrics(
-    out: Path, base: str, frozen: tuple[str, ...], dev: Sequence[GoldQuestion], reading: dict, model
-) -> dict[str, float]:
-    """Dev figures of an epoch's overlay, saved and read back as it will ship (in fp16)."""
-    save_overlay(model, out, base=base, kind="reader", frozen=frozen)
-    return factoid_dev_metrics(Reader(str(out), **reading), dev)
 
 
 def model_card(result: dict, command: str) -> str:

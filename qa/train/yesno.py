@@ -28,7 +28,14 @@ from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model, save_overlay
 from qa.read.yesno import YesNoClassifier
-from qa.train.common import BatchesByLength, base_model_line, pad_rows, word_embeddings
+from qa.train.common import (
+    BatchesByLength,
+    base_model_line,
+    metrics_as_shipped,
+    pad_rows,
+    run_files,
+    word_embeddings,
+)
 from qa.train.fit import TrainingConfig, fit, seed_everything
 from qa.train.reader import is_golden, question_key
 from qa.types import Passage
@@ -152,7 +159,14 @@ def train_yesno(
     config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="yes/no")
     make_batch = partial(pad_rows, rows, tokenizer.pad_token_id or 0, labels=labels)
     reading = {"device": device, "max_seq_length": max_seq_length}
-    evaluate = partial(saved_yesno_metrics, Path(out), base, frozen, dev_q, reading)
+    evaluate = partial(
+        metrics_as_shipped,
+        Path(out),
+        base,
+        "yesno",
+        frozen,
+        lambda folder: yesno_dev_metrics(YesNoClassifier(folder, **reading), dev_q),
+    )
     run = fit(
         model,
         BatchesByLength(rows, batch_size, random.Random(seed), make_batch),
@@ -162,9 +176,7 @@ def train_yesno(
         select="macro_f1",
     )
     result = {
-        "base": base,
-        "train_files": [Path(f).name for f in train_files],
-        "dev_files": [Path(f).name for f in dev_files],
+        **run_files(base, train_files, dev_files),
         "pairs": len(pairs),
         "yes_share": round(float(counts[1] / counts.sum()), 4),
         **config.summary(),
@@ -197,14 +209,6 @@ def weighted_loss(
     target = batch.pop("labels")
     logits = model(**batch).logits.float()
     return torch.nn.functional.cross_entropy(logits, target, weight=class_weight.to(target.device))
-
-
-def saved_yesno_metrics(
-    out: Path, base: str, frozen: tuple[str, ...], dev: Sequence[GoldQuestion], reading: dict, model
-) -> dict[str, float]:
-    """Dev figures of an epoch's overlay, saved and read back as it will ship (in fp16)."""
-    save_overlay(model, out, base=base, kind="yesno", frozen=frozen)
-    return yesno_dev_metrics(YesNoClassifier(str(out), **reading), dev)
 
 
 def model_card(result: dict, command: str) -> str:
