@@ -64,8 +64,9 @@ def test_batches_never_repeat_a_question_or_a_snippet() -> None:
     for batch in batches:
         assert len({p.qid for p in batch}) == len(batch)
         assert len({p.passage_id for p in batch}) == len(batch)
-    assert sum(len(b) for b in batches) <= 200
-    assert sum(len(b) == 8 for b in batches) >= 20
+    # A pair left alone in a batch of one has no negatives and is dropped (two, here).
+    assert sum(len(b) for b in batches) == 198
+    assert sum(len(b) == 8 for b in batches) == 24
 
 
 def test_a_few_steps_of_contrastive_training_lower_the_loss(tiny_model) -> None:

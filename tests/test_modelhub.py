@@ -116,3 +116,23 @@ def test_a_trainer_starts_from_any_model_with_a_head_for_its_labels(tmp_path: Pa
     for label in ("O", "B-GENE", "I-GENE"):
         row_new, row_old = wanted.index(label), LABELS.index(label)
         assert torch.equal(new.classifier.weight[row_new], old.classifier.weight[row_old])
+
+
+def test_components_check_the_spec_at_once_and_load_weights_on_first_use(tmp_path: Path) -> None:
+    from qa.read.reader import Reader
+    from qa.retrieve.encoder import SentenceEncoder
+    from qa.types import Passage
+
+    encoder = SentenceEncoder(str(save_tiny_bert(tmp_path / "encoder", 0)), device="cpu")
+    assert encoder._model is None  # built from settings: the vector size needs only the config
+    assert encoder.dim == 64 and len(encoder.revision) == 16 and encoder._model is None
+    folder = save_tiny_bert(tmp_path / "qa", 0, BertForQuestionAnswering)
+    reader = Reader(str(folder), device="cpu")
+    assert reader._model is None
+    answers = reader.read("Which gene?", [Passage("p", "MECP2 causes Rett syndrome.")])
+    model = reader._model
+    assert model is not None and answers
+    reader.warm_up()
+    assert reader.model is model  # loaded once
+    with pytest.raises(ModelLoadError, match="not a question-answering model"):
+        Reader(str(tmp_path / "encoder"), device="cpu")  # refused before any weights load
