@@ -7,7 +7,8 @@ to the model's maximum length saves most of the compute on short BioASQ snippets
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -34,3 +35,24 @@ def pad_batch(
         else:
             batch[key] = torch.tensor([r[key] for r in rows])
     return batch
+
+
+def inference_batch_size(device: str, requested: int | None = None) -> int:
+    """Windows per forward pass, unless the profile says: a GPU takes many more at once than
+    two CPU cores want."""
+    return requested or (128 if device.startswith("cuda") else 32)
+
+
+def forward_batches(
+    model: torch.nn.Module, encoding: Mapping[str, torch.Tensor], batch_size: int, device: str
+) -> Iterator[tuple[int, Any]]:
+    """``(first row, model output)`` over an already padded encoding, ``batch_size`` rows at a
+    time, without gradients and in fp16 on a GPU (the readers' inference passes)."""
+    rows = len(next(iter(encoding.values())))
+    use_amp = device.startswith("cuda")
+    with torch.inference_mode():
+        for lo in range(0, rows, batch_size):
+            batch = {k: v[lo : lo + batch_size].to(device) for k, v in encoding.items()}
+            with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                out = model(**batch)
+            yield lo, out

@@ -107,7 +107,7 @@ class Components:
             (self.profile.embedder.model, "encoder"),
         ):
             if spec:
-                getattr(self, component)
+                getattr(self, component).warm_up()
 
 
 _TRAIN_HINT = ": train one with qa train {what} and name it in the profile."

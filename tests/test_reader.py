@@ -8,9 +8,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from qa.batching import pad_batch
 from qa.errors import ModelLoadError
 from qa.read.reader import Reader, Span, aggregate, normalise_answer
-from qa.train.reader import collate, examples_from_golden, featurize, synonyms, train_reader
+from qa.train.reader import examples_from_golden, featurize, synonyms, train_reader
 from qa.types import Passage
 
 from .conftest import save_tiny_bert
@@ -140,12 +141,12 @@ def test_windows_without_the_answer_point_at_cls(tiny_qa_model) -> None:
     example = SpanExample("Which gene?", context, context.index("MECP2"), len(context))
     windows = featurize([example], tok, max_length=32, stride=8)
     starts = [w["start_positions"] for w in windows]
-    assert len(windows) > 2
-    assert starts[0] == 0 and starts[-1] > 0
+    # 61 words in windows of 26 context tokens overlapping by 8: only the last holds MECP2.
+    assert starts == [0, 0, 0, 0, 0, 0, 17]
     last = windows[-1]
     span = last["input_ids"][last["start_positions"] : last["end_positions"] + 1]
     assert tok.decode(span).replace(" ", "").lower() == "mecp2"
-    batch = collate(windows)
+    batch = pad_batch(windows)
     assert batch["input_ids"].shape == (len(windows), max(len(w["input_ids"]) for w in windows))
 
 
@@ -201,7 +202,7 @@ def test_ask_retrieves_then_reads_with_timings(
     qa = QA.load(tmp_path / "idx", device="cpu")
     result = qa.ask("Which gene is mutated in Rett syndrome?", qtype="factoid", k=4)
     assert len(result.hits) == 4
-    assert 1 <= len(result.answers) <= 5
+    assert len(result.answers) == 5  # the profile's top_k: a random head finds many spans
     hit_ids = {h.passage.id for h in result.hits}
     for answer in result.answers:
         assert answer.passage.id in hit_ids

@@ -36,6 +36,12 @@ class Annotator:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, int], Annotations] = OrderedDict()
 
+    def warm_up(self) -> None:
+        """Load the tagger's and the relation classifier's weights (once); annotating calls it."""
+        self.tagger.warm_up()
+        if self.relations is not None:
+            self.relations.warm_up()
+
     def clear(self) -> None:
         """Forget every cached passage (e.g. to time annotation from cold)."""
         self._cache.clear()
@@ -47,9 +53,10 @@ class Annotator:
         """All texts tagged in one batch; relations sentence by sentence within each text."""
         if not texts:
             return []
+        self.warm_up()
         out = []
         for text, entities in zip(texts, self.tagger.tag(list(texts))):
-            relations = self.relations.classify(text, entities) if self.relations else []
+            relations = self.relations.predict(text, entities) if self.relations else []
             out.append(Annotations(tuple(entities), tuple(relations)))
         return out
 

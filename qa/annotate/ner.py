@@ -26,10 +26,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import torch
 
+from qa.batching import pad_batch
 from qa.config import resolve_device
 from qa.corpus.ner import bio_spans, canonical_type
 from qa.errors import ModelLoadError
-from qa.modelhub import ModelLocation, locate, require_overlay_kind
+from qa.modelhub.component import ModelComponent
+from qa.modelhub.load import model_config
 from qa.types import Entity
 
 
@@ -55,35 +57,6 @@ def bio_labels(id2label: dict) -> list[str]:
     if "O" not in labels:
         raise ModelLoadError("The model's labels have no 'O' tag: it is not a BIO NER model.")
     return labels
-
-
-def load_ner_model(location: ModelLocation):
-    """Tokenizer and token-classification model; refuses anything else with what to do."""
-    from transformers import AutoConfig, AutoModelForTokenClassification
-
-    from qa.retrieve.encoder import load_transformer
-
-    if location.overlay_base:
-        require_overlay_kind(
-            location, "ner", "an NER model", "point at one trained by qa train ner"
-        )
-    else:
-        try:
-            config = AutoConfig.from_pretrained(location.path)
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(
-                f"Could not read a model config from {location.path}: {exc}"
-            ) from exc
-        architectures = list(getattr(config, "architectures", None) or [])
-        if not any(a.endswith("ForTokenClassification") for a in architectures):
-            raise ModelLoadError(
-                f"{location.spec} is not a token-classification (NER) model: its config names "
-                f"{', '.join(architectures) or 'no architecture'}. Fine-tune it first with "
-                f"qa train ner --base {location.spec} ..., or point at a checkpoint saved as "
-                "...ForTokenClassification with BIO labels in id2label."
-            )
-        bio_labels(config.id2label)  # fail before loading weights
-    return load_transformer(location, AutoModelForTokenClassification)
 
 
 def first_pieces(encoding, windows: Sequence[int]) -> list[list[tuple[int, int, int]]]:
@@ -128,8 +101,10 @@ def resolve_overlaps(
     return {word: (label, prob) for word, (_, _, label, prob) in best.items()}
 
 
-class EntityTagger:
+class EntityTagger(ModelComponent):
     """``tag(texts)`` -> the entities of each text, as character spans with a type and score."""
+
+    task, kind, half_on_gpu, needs_offsets = "token-classification", "ner", True, True
 
     def __init__(
         self,
@@ -140,9 +115,9 @@ class EntityTagger:
         max_length: int = 256,
         stride: int = 64,
     ) -> None:
-        self.location = locate(spec)
-        tokenizer, model = load_ner_model(self.location)
-        self._setup(spec, tokenizer, model, device, batch_size, max_length, stride, half=True)
+        self._settle(spec, device)
+        self._windows(batch_size, max_length, stride)
+        self._use_labels(model_config(self.location).id2label)  # fail before loading weights
 
     @classmethod
     def from_model(
@@ -159,32 +134,23 @@ class EntityTagger:
         """A tagger over a model already in memory (the trainer's dev evaluation); the model's
         dtype is left alone, so training can go on after tagging."""
         tagger = cls.__new__(cls)
-        tagger.location = None
-        tagger._setup(spec, tokenizer, model, device, batch_size, max_length, stride, half=False)
+        tagger.spec, tagger.location, tagger.revision = spec, None, ""
+        tagger.device = resolve_device(device)
+        tagger._windows(batch_size, max_length, stride)
+        tagger._use_labels(model.config.id2label)
+        tagger._attach(tokenizer, model, half=False)
         return tagger
 
-    def _setup(
-        self, spec, tokenizer, model, device, batch_size, max_length, stride, *, half: bool
-    ) -> None:
-        if not getattr(tokenizer, "is_fast", False):
-            raise ModelLoadError(
-                f"{spec} has no fast tokenizer (tokenizer.json): character offsets need one."
-            )
+    def _windows(self, batch_size: int, max_length: int, stride: int) -> None:
         if stride >= max_length - 2 or stride < 0:
             raise ValueError(f"stride {stride} must be below max_length {max_length} - 2.")
-        self.spec = spec
-        self.tokenizer = tokenizer
-        self.model = model
-        self.labels = bio_labels(model.config.id2label)
-        self.types = tuple(dict.fromkeys(label[2:] for label in self.labels if label != "O"))
         self.batch_size = batch_size
         self.max_length = max_length
         self.stride = stride
-        self.device = resolve_device(device)
-        model.to(self.device)
-        if half and self.device.startswith("cuda"):
-            model.half()  # inference only: fp16 halves memory and time on a GPU
-        model.eval()
+
+    def _use_labels(self, id2label: dict) -> None:
+        self.labels = bio_labels(id2label)
+        self.types = tuple(dict.fromkeys(label[2:] for label in self.labels if label != "O"))
 
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
         """Entities of each text, in text order; ``text[e.start:e.end] == e.text`` always."""
@@ -217,18 +183,8 @@ class EntityTagger:
         with torch.inference_mode():
             for lo in range(0, len(order), self.batch_size):
                 idx = order[lo : lo + self.batch_size]
-                longest = max(lengths[i] for i in idx)
-                batch = {
-                    k: torch.tensor(
-                        [
-                            list(enc[k][i])
-                            + [pad if k == "input_ids" else 0] * (longest - lengths[i])
-                            for i in idx
-                        ],
-                        device=self.device,
-                    )
-                    for k in keys
-                }
+                rows = [{k: list(enc[k][i]) for k in keys} for i in idx]
+                batch = {k: v.to(self.device) for k, v in pad_batch(rows, pad).items()}
                 logits = self.model(**batch).logits.float()
                 p = torch.softmax(logits, dim=-1).cpu().numpy()
                 for row, i in enumerate(idx):

@@ -19,15 +19,12 @@ association; ``none`` is dropped from the result.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import torch
 
 from qa.batching import pad_batch
-from qa.config import resolve_device
 from qa.corpus.relations.examples import (
     CHEMICAL,
     DISEASE,
@@ -39,8 +36,9 @@ from qa.corpus.relations.examples import (
     sentence_groups,
 )
 from qa.errors import ModelLoadError
-from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, require_overlay_kind, revision
-from qa.retrieve.encoder import load_transformer
+from qa.modelhub import ModelLocation, overlay_info
+from qa.modelhub.component import ModelComponent
+from qa.modelhub.load import model_config
 from qa.types import Entity, Relation
 
 FAMILY_WORDS = {
@@ -213,40 +211,15 @@ def predict_pairs(
     return results
 
 
-def _require_classifier(location: ModelLocation) -> None:
-    """Refuse, before loading, a folder whose model has no sequence-classification head."""
-    if not location.local:
-        return
-    folder = Path(location.path)
-    if location.overlay_base:
-        require_overlay_kind(
-            location,
-            "relations",
-            "a relation classifier",
-            "train one with `qa train relations --base MODEL --corpora ... -o DIR` and point "
-            "at DIR",
-        )
-        return
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    architectures = config.get("architectures") or []
-    if not any(a.endswith("ForSequenceClassification") for a in architectures):
-        raise ModelLoadError(
-            f"{folder} holds a {', '.join(architectures) or 'bare transformer'} model without a "
-            "sequence-classification head, so it cannot classify relations: train one with "
-            f"`qa train relations --base {location.spec} --corpora ... -o DIR` and point at DIR."
-        )
-
-
 def _trained_length(location: ModelLocation) -> int | None:
     """The input length an overlay was trained with (inputs are cropped the same way)."""
-    overlay = Path(location.path) / OVERLAY_FILE
-    if not (location.local and overlay.is_file()):
-        return None
-    return json.loads(overlay.read_text(encoding="utf-8")).get("max_seq_length")
+    return overlay_info(location).get("max_seq_length")
 
 
-class RelationClassifier:
+class RelationClassifier(ModelComponent):
     """Label the relations among the entities of a text (see the module docstring)."""
+
+    task, kind = "sequence-classification", "relations"
 
     def __init__(
         self,
@@ -256,31 +229,19 @@ class RelationClassifier:
         max_length: int | None = None,
         batch_size: int = 64,
     ) -> None:
-        from transformers import AutoModelForSequenceClassification
-
-        self.location = locate(spec)
-        _require_classifier(self.location)
-        self.spec = spec
-        self.revision = revision(self.location)
-        self.tokenizer, self.model = load_transformer(
-            self.location, AutoModelForSequenceClassification
-        )
-        id2label = {int(k): v for k, v in self.model.config.id2label.items()}
-        labels = set(id2label.values())
-        if NONE not in labels:
+        self._settle(spec, device)
+        id2label = {int(k): v for k, v in model_config(self.location).id2label.items()}
+        if NONE not in set(id2label.values()):
             raise ModelLoadError(
-                f"{spec} classifies into {sorted(labels)}, which has no {NONE!r} label, so it "
-                "was not trained for this relation vocabulary: train one with "
+                f"{spec} classifies into {sorted(set(id2label.values()))}, which has no {NONE!r} "
+                "label, so it was not trained for this relation vocabulary: train one with "
                 "`qa train relations`."
             )
         self.labels = tuple(id2label[i] for i in sorted(id2label))
-        self.device = resolve_device(device)
-        self.model.to(self.device)
-        self.model.eval()
         self.max_length = max_length or _trained_length(self.location) or 128
         self.batch_size = batch_size
 
-    def classify(self, text: str, entities: Sequence[Entity]) -> list[Relation]:
+    def predict(self, text: str, entities: Sequence[Entity]) -> list[Relation]:
         """Relations among ``entities`` (offsets into ``text``), within sentences only."""
         pairs: list[PairInput] = []
         heads: list[tuple[Entity, Entity]] = []
@@ -320,7 +281,7 @@ class RelationClassifier:
             if label != NONE
         ]
 
-    def classify_examples(self, examples: Sequence[RelationExample]) -> list[tuple[str, float]]:
+    def predict_examples(self, examples: Sequence[RelationExample]) -> list[tuple[str, float]]:
         """The label and score of each given pair, as evaluation on gold pairs needs."""
         return predict_pairs(
             self.model,

@@ -90,7 +90,7 @@ def evaluate_relations(
             cid_gold |= {(doc.pmid, c, d) for doc in documents for c, d in doc.relations}
         else:
             examples.extend(read_relations([path], chemprot_negatives=chemprot_negatives))
-    predicted = [label for label, _ in classifier.classify_examples(examples)]
+    predicted = [label for label, _ in classifier.predict_examples(examples)]
     corpora: dict[str, dict] = {}
     for corpus in sorted({e.corpus for e in examples}):
         idx = [i for i, e in enumerate(examples) if e.corpus == corpus]

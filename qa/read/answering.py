@@ -83,7 +83,7 @@ def answer_passages(
             result.answers = read_spans(question, texts, qtype, models.reader, reader, ranked)
     elif qtype == "yesno":
         with timed(timings, "yesno_ms"):
-            result.yesno = models.yesno.classify(question, texts)
+            result.yesno = models.yesno.predict(question, texts)
     if qtype == "summary" or ideal:
         with timed(timings, "summary_ms"):
             result.ideal_answer = write_ideal(

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from qa.errors import ModelLoadError
-from qa.modelhub import MODELS_DIR
+from qa.modelhub import model_folder
 
 TYPES = ("factoid", "list", "yesno", "summary")
 WEIGHTS_FILE = "qtype.safetensors"
@@ -38,8 +38,9 @@ def features(question: str) -> list[str]:
     return feats
 
 
-def resolve_path(spec: str) -> Path:
-    path = MODELS_DIR / spec.split(":", 1)[1] if spec.startswith("qa-models:") else Path(spec)
+def qtype_folder(spec: str) -> Path:
+    """The folder of a question-type model (``qa-models:NAME`` or a path), checked."""
+    path = model_folder(spec) or Path(spec)
     if not (path / META_FILE).is_file() or not (path / WEIGHTS_FILE).is_file():
         raise ModelLoadError(
             f"{path} is not a question-type model (it needs {META_FILE} and {WEIGHTS_FILE}): "
@@ -52,19 +53,32 @@ class QuestionTypeClassifier:
     """``predict(question)`` -> (type, probability)."""
 
     def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.path = qtype_folder(spec)
+        self._labels: list[str] = []
+
+    def warm_up(self) -> None:
+        """Load the weights and vocabulary (once); every public method calls it first."""
         from safetensors.torch import load_file
 
-        path = resolve_path(spec)
-        meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
-        tensors = load_file(str(path / WEIGHTS_FILE))
-        self.labels: list[str] = meta["labels"]
+        if self._labels:
+            return
+        meta = json.loads((self.path / META_FILE).read_text(encoding="utf-8"))
+        tensors = load_file(str(self.path / WEIGHTS_FILE))
         self.vocab = {f: i for i, f in enumerate(meta["vocab"])}
         self.weight = tensors["weight"].float()
         self.bias = tensors["bias"].float()
-        if self.weight.shape != (len(self.labels), len(self.vocab)):
-            raise ModelLoadError(f"{path}: weights do not match the vocabulary; retrain it.")
+        if self.weight.shape != (len(meta["labels"]), len(self.vocab)):
+            raise ModelLoadError(f"{self.path}: weights do not match the vocabulary; retrain it.")
+        self._labels = list(meta["labels"])
+
+    @property
+    def labels(self) -> list[str]:
+        self.warm_up()
+        return self._labels
 
     def probabilities(self, questions: Sequence[str]) -> torch.Tensor:
+        self.warm_up()
         x = vectorise(questions, self.vocab)
         return torch.softmax(x @ self.weight.T + self.bias, dim=1)
 
@@ -130,7 +144,7 @@ def train_qtype(
         "dev_confusion": _confusion(model, dev) if dev else {},
         "train_seconds": round(time.time() - started, 2),
     }
-    (out / "README.md").write_text(qtype_card(result, command), encoding="utf-8")
+    (out / "README.md").write_text(model_card(result, command), encoding="utf-8")
     return result
 
 
@@ -148,7 +162,7 @@ def _confusion(model: QuestionTypeClassifier, pairs: Sequence[tuple[str, str]]) 
     return {gold: dict(row) for gold, row in table.items()}
 
 
-def qtype_card(result: dict, command: str) -> str:
+def model_card(result: dict, command: str) -> str:
     return f"""# Question-type classifier (factoid / list / yesno / summary)
 
 A multinomial logistic regression over word unigrams, bigrams and the first 1-3 words of the

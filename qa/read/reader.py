@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from qa.config import resolve_device
-from qa.errors import ModelLoadError
-from qa.modelhub import ModelLocation, locate, require_overlay_kind, revision
+from qa.batching import forward_batches, inference_batch_size
+from qa.modelhub.component import ModelComponent
 from qa.types import Answer, Hit, Passage
 
 _PUNCT_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
@@ -48,40 +47,6 @@ class _Group:
     spans: list[Span] = field(default_factory=list)
 
 
-def load_qa_model(location: ModelLocation):
-    """Tokenizer and QA model; refuses a folder whose model has no span head."""
-    from transformers import AutoConfig, AutoModelForQuestionAnswering
-
-    from qa.retrieve.encoder import load_transformer
-
-    base = locate(location.overlay_base) if location.overlay_base else location
-    if location.overlay_base:
-        require_overlay_kind(
-            location,
-            "reader",
-            "a reader",
-            "point the profile's [reader] model at a question-answering model",
-        )
-    else:
-        try:
-            config = AutoConfig.from_pretrained(base.path)
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"Could not read a model config from {base.path}: {exc}") from exc
-        architectures = config.architectures or []
-        if not any("QuestionAnswering" in a for a in architectures):
-            raise ModelLoadError(
-                f"{location.spec} is not a question-answering model (its architectures are "
-                f"{architectures or 'unknown'}): use a checkpoint with a span head, e.g. "
-                "dmis-lab/biobert-base-cased-v1.1-squad, or train one with qa train reader."
-            )
-    tokenizer, model = load_transformer(location, AutoModelForQuestionAnswering)
-    if not getattr(tokenizer, "is_fast", False):
-        raise ModelLoadError(
-            f"{base.path} has no fast tokenizer (tokenizer.json): character offsets need one."
-        )
-    return tokenizer, model
-
-
 MAX_QUESTION_TOKENS = 64
 
 
@@ -97,6 +62,23 @@ def clip_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKEN
     if len(offsets) <= max_tokens:
         return question
     return question[: offsets[max_tokens - 1][1]]
+
+
+def encode_with_question(
+    tokenizer, question: str, passages: Sequence[Passage], max_length: int, **options
+):
+    """The (clipped) question paired with each passage, as padded tensors; only the passage is
+    ever truncated. ``options`` go to the tokenizer (windows with a stride, offsets)."""
+    question = clip_question(tokenizer, question)
+    return tokenizer(
+        [question] * len(passages),
+        [p.text for p in passages],
+        truncation="only_second",
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+        **options,
+    )
 
 
 def best_spans(
@@ -122,8 +104,10 @@ def best_spans(
     return top.values, top.indices // length, top.indices % length
 
 
-class Reader:
+class Reader(ModelComponent):
     """``read(question, hits)`` -> distinct answers, best first."""
+
+    task, kind, needs_offsets = "question-answering", "reader", True
 
     def __init__(
         self,
@@ -137,35 +121,26 @@ class Reader:
         batch_size: int | None = None,
         temperature: float = 1.0,
     ) -> None:
-        self.location = locate(spec)
-        self.spec = spec
-        self.revision = revision(self.location)
-        self.tokenizer, self.model = load_qa_model(self.location)
-        self.device = resolve_device(device)
-        self.model.to(self.device).eval()
+        self._settle(spec, device)
         self.max_seq_length = max_seq_length
         self.doc_stride = doc_stride
         self.max_answer_length = max_answer_length
         self.n_best = n_best
         self.temperature = temperature
-        # Windows per forward pass: a GPU takes many more at once than two CPU cores want.
-        self.batch_size = batch_size or (128 if self.device.startswith("cuda") else 32)
+        self.batch_size = inference_batch_size(self.device, batch_size)
 
     def spans(self, question: str, passages: Sequence[Passage]) -> list[Span]:
         """Every candidate span of every window, de-duplicated across overlapping windows."""
         if not passages:
             return []
-        question = clip_question(self.tokenizer, question)
-        features = self.tokenizer(
-            [question] * len(passages),
-            [p.text for p in passages],
-            truncation="only_second",
-            max_length=self.max_seq_length,
+        features = encode_with_question(
+            self.tokenizer,
+            question,
+            passages,
+            self.max_seq_length,
             stride=self.doc_stride,
             return_overflowing_tokens=True,
             return_offsets_mapping=True,
-            padding=True,
-            return_tensors="pt",
         )
         owners = features.pop("overflow_to_sample_mapping").tolist()
         offsets = features.pop("offset_mapping")
@@ -173,33 +148,24 @@ class Reader:
             [[sid == 1 for sid in features.sequence_ids(i)] for i in range(len(owners))]
         )
         best: dict[tuple[int, int, int], float] = {}
-        use_amp = self.device.startswith("cuda")
-        with torch.inference_mode():
-            for lo in range(0, len(owners), self.batch_size):
-                batch = {
-                    k: v[lo : lo + self.batch_size].to(self.device) for k, v in features.items()
-                }
-                with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-                    out = self.model(**batch)
-                scores, starts, ends = best_spans(
-                    out.start_logits.float().cpu(),
-                    out.end_logits.float().cpu(),
-                    context[lo : lo + self.batch_size],
-                    self.max_answer_length,
-                    self.n_best,
-                )
-                for w in range(scores.shape[0]):
-                    owner = owners[lo + w]
-                    for score, s, e in zip(
-                        scores[w].tolist(), starts[w].tolist(), ends[w].tolist()
-                    ):
-                        if score == float("-inf"):
-                            continue
-                        char_start = int(offsets[lo + w][s][0])
-                        char_end = int(offsets[lo + w][e][1])
-                        key = (owner, char_start, char_end)
-                        if char_end > char_start and score > best.get(key, float("-inf")):
-                            best[key] = score
+        for lo, out in forward_batches(self.model, features, self.batch_size, self.device):
+            scores, starts, ends = best_spans(
+                out.start_logits.float().cpu(),
+                out.end_logits.float().cpu(),
+                context[lo : lo + self.batch_size],
+                self.max_answer_length,
+                self.n_best,
+            )
+            for w in range(scores.shape[0]):
+                owner = owners[lo + w]
+                for score, s, e in zip(scores[w].tolist(), starts[w].tolist(), ends[w].tolist()):
+                    if score == float("-inf"):
+                        continue
+                    char_start = int(offsets[lo + w][s][0])
+                    char_end = int(offsets[lo + w][e][1])
+                    key = (owner, char_start, char_end)
+                    if char_end > char_start and score > best.get(key, float("-inf")):
+                        best[key] = score
         return [Span(p, s, e, score) for (p, s, e), score in best.items()]
 
     def read(

@@ -16,11 +16,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from qa.config import resolve_device
 from qa.errors import ModelLoadError
-from qa.modelhub import OVERLAY_FILE, ModelLocation, locate, revision
-
-OVERLAY_WEIGHTS = "overlay.safetensors"
+from qa.modelhub import locate
+from qa.modelhub.component import ModelComponent
+from qa.modelhub.load import model_config
 
 
 def _pooling_of(path: str, requested: str) -> str:
@@ -36,72 +35,10 @@ def _pooling_of(path: str, requested: str) -> str:
     return "mean"
 
 
-def overlay_config(location: ModelLocation) -> dict:
-    """Config settings an overlay changes on its base (labels of a classification head)."""
-    if not location.overlay_base:
-        return {}
-    info = json.loads((Path(location.path) / OVERLAY_FILE).read_text(encoding="utf-8"))
-    config = info.get("config") or {}
-    if "id2label" in config:  # JSON keys are strings; transformers wants ints
-        config = {**config, "id2label": {int(k): v for k, v in config["id2label"].items()}}
-    return config
-
-
-def load_transformer(location: ModelLocation, model_class=None):
-    """Tokenizer and model (``AutoModel`` unless told) with an overlay applied over its base.
-
-    An overlay's ``config`` entry (e.g. ``id2label`` of a token- or sequence-classification
-    head) is applied to the base's config before the model is built.
-    """
-    from transformers import AutoModel, AutoTokenizer
-
-    model_class = model_class or AutoModel
-    base = locate(location.overlay_base) if location.overlay_base else location
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(base.path)
-        if location.overlay_base:
-            # The base lacks the overlay's head; transformers would report it as missing
-            # although the overlay fills it in the next step.
-            from transformers.utils import logging as hf_logging
-
-            level = hf_logging.get_verbosity()
-            hf_logging.set_verbosity_error()
-            try:
-                model = model_class.from_pretrained(base.path, **overlay_config(location))
-            finally:
-                hf_logging.set_verbosity(level)
-        else:
-            model = model_class.from_pretrained(base.path)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"Could not load a transformer from {base.path}: {exc}. Check that the folder (or "
-            "hub id) holds a complete model, and that the hub was reachable the first time."
-        ) from exc
-    if location.overlay_base:
-        apply_overlay(model, Path(location.path) / OVERLAY_WEIGHTS)
-    return tokenizer, model
-
-
-def apply_overlay(model: torch.nn.Module, weights: Path) -> None:
-    from safetensors.torch import load_file
-
-    if not weights.is_file():
-        raise ModelLoadError(f"{weights} is missing: the shipped overlay is incomplete.")
-    tensors = load_file(str(weights))
-    own = model.state_dict()
-    unknown = sorted(set(tensors) - set(own))
-    if unknown:
-        raise ModelLoadError(
-            f"{weights} does not fit its base model (unknown weights such as {unknown[0]}): "
-            "retrain it or restore the matching base."
-        )
-    with torch.no_grad():
-        for name, tensor in tensors.items():
-            own[name].copy_(tensor.to(own[name].dtype))
-
-
-class SentenceEncoder:
+class SentenceEncoder(ModelComponent):
     """Encode texts into unit vectors whose inner product is their cosine similarity."""
+
+    half_on_gpu = True
 
     def __init__(
         self,
@@ -111,10 +48,7 @@ class SentenceEncoder:
         max_seq_length: int = 256,
         pooling: str = "",
     ) -> None:
-        self.location = locate(spec)
-        self.spec = spec
-        self.revision = revision(self.location)
-        self.tokenizer, self.model = load_transformer(self.location)
+        self._settle(spec, device)
         base_path = (
             locate(self.location.overlay_base).path
             if self.location.overlay_base
@@ -122,15 +56,12 @@ class SentenceEncoder:
         )
         self.pooling = _pooling_of(base_path, pooling)
         self.max_seq_length = max_seq_length
-        self.device = resolve_device(device)
-        self.model.to(self.device)
-        if self.device.startswith("cuda"):
-            self.model.half()
-        self.model.eval()
 
     @property
     def dim(self) -> int:
-        return int(self.model.config.hidden_size)
+        """The vector size, read from the config when the weights are not loaded yet."""
+        config = self._model.config if self._model is not None else model_config(self.location)
+        return int(config.hidden_size)
 
     def embed(self, texts: Sequence[str], max_length: int | None = None) -> torch.Tensor:
         """Pooled, normalised embeddings of one batch, with gradients (used by training)."""

