@@ -88,7 +88,7 @@ def tiny_yesno(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_qtype(tmp_path_factory):
-    from qa.read.qtype import train_qtype
+    from qa.train.qtype import train_qtype
 
     train = []
     for i, gene in enumerate(GENES * 2):

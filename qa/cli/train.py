@@ -49,8 +49,7 @@ def cmd_train_yesno(args: argparse.Namespace) -> int:
 
 
 def cmd_train_qtype(args: argparse.Namespace) -> int:
-    from qa.read.qtype import train_qtype
-    from qa.train.qtype_data import qtype_pairs
+    from qa.train.qtype import qtype_pairs, train_qtype
 
     train, dev = qtype_pairs(args.train, args.dev)
     print_json(train_qtype(train, dev, args.output, command=command_line()))
