@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from qa.train.fit import TrainingConfig
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -80,8 +83,10 @@ def save_tiny_bert(
     return folder
 
 
-# What the tests that train a tiny model share: a few CPU steps at a high learning rate.
-TINY_TRAINING = {"batch_size": 4, "lr": 3e-3, "device": "cpu"}
+def tiny_training(**settings: Any) -> TrainingConfig:
+    """What the tests that train a tiny model share: a few CPU steps at a high learning rate
+    (``settings`` add the epochs and step cap, or change the rest)."""
+    return TrainingConfig(**{"batch_size": 4, "lr": 3e-3, "device": "cpu", **settings})
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ from qa.modelhub import locate
 from qa.retrieve.encoder import SentenceEncoder
 from qa.train.embedder import Pair, contrastive_loss, make_batches, train_embedder
 
+from .conftest import tiny_training
+
 QUESTIONS = [
     (
         "q1",
@@ -97,11 +99,7 @@ def test_trained_overlay_holds_only_changed_weights_and_loads_over_its_base(
         [dev],
         out,
         base=str(tiny_model),
-        batch_size=4,
-        lr=1e-3,
-        epochs=3,
-        max_steps=3,
-        device="cpu",
+        training=tiny_training(epochs=3, max_steps=3, lr=1e-3),
         hard_negatives=True,
         command="qa train embedder …",
     )

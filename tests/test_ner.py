@@ -20,7 +20,7 @@ from qa.corpus.ner import DEFAULT_TRAINING
 from qa.errors import ModelLoadError
 from qa.evaluate.ner import entity_scores, evaluate_tagger
 from qa.train.ner import partial_label_loss, train_ner
-from tests.conftest import TINY_TRAINING, save_tiny_bert
+from tests.conftest import save_tiny_bert, tiny_training
 
 LABELS = [
     "O",
@@ -306,10 +306,8 @@ def test_training_on_two_partial_corpora_lowers_the_loss_and_saves_a_model_that_
         [str(cdr)],
         out,
         base=str(base),
-        epochs=2,
-        max_steps=12,
+        training=tiny_training(epochs=2, max_steps=12),
         command="qa train ner --corpora cdr.tsv genes.tsv=GENE",
-        **TINY_TRAINING,
     )
     assert result["labels"] == LABELS[:7]  # no species: neither corpus annotates them
     assert result["steps"] == 12

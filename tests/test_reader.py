@@ -14,7 +14,7 @@ from qa.read.reader import Reader, Span, aggregate, normalise_answer
 from qa.train.reader import examples_from_golden, featurize, synonyms, train_reader
 from qa.types import Passage
 
-from .conftest import save_tiny_bert
+from .conftest import save_tiny_bert, tiny_training
 
 
 @pytest.fixture(scope="session")
@@ -173,10 +173,7 @@ def test_a_few_training_steps_on_a_tiny_model_lower_the_loss(tmp_path, tiny_qa_m
         [],
         out,
         base=str(tiny_qa_model),
-        epochs=30,
-        batch_size=8,
-        lr=3e-3,
-        device="cpu",
+        training=tiny_training(epochs=30, batch_size=8),
         command="qa train reader …",
     )
     assert result["last_loss"] < result["first_loss"] * 0.6

@@ -24,7 +24,7 @@ from qa.modelhub import locate
 from qa.train.relations import train_relations
 from qa.types import Entity
 
-from .conftest import TINY_TRAINING, save_tiny_bert
+from .conftest import save_tiny_bert, tiny_training
 from .relation_samples import DDI, GAD_TRAIN, PUBTATOR, chemprot_file, mention, write
 
 # --- the classifier -----------------------------------------------------------------------
@@ -201,10 +201,8 @@ def test_training_lowers_the_loss_and_the_overlay_reloads_with_its_labels(
         files[:1],
         out,
         base=str(tiny_base),
-        epochs=12,
-        max_steps=36,
+        training=tiny_training(epochs=12, max_steps=36),
         command="qa train relations (test)",
-        **TINY_TRAINING,
     )
     assert result["last_loss"] < result["first_loss"]
     assert result["examples_per_corpus"] == {
@@ -254,8 +252,10 @@ def test_training_only_the_top_layer_stores_only_that_layer_and_the_head(
 
     files = small_corpora(tmp_path / "data")
     out = tmp_path / "top-layer"
+    # 11 pairs in batches of 4: 3 steps are the first epoch.
+    training = tiny_training(max_steps=3)
     result = train_relations(
-        files, [], out, base=str(tiny_base), max_steps=3, trainable_layers=1, **TINY_TRAINING
+        files, [], out, base=str(tiny_base), training=training, trainable_layers=1
     )
     assert result["trainable_layers"] == 1
     stored = set(load_file(str(out / "overlay.safetensors")))

