@@ -140,17 +140,17 @@ def write_ideal(
     yesno: YesNo | None,
 ) -> str:
     """A few best sentences of the top passages, after "Yes." or "No." for a yes/no question."""
-    from qa.read.summary import ideal_answer
+    from qa.read.summary import best_sentences, ideal_answer
 
     prefix = {"yes": "Yes.", "no": "No."}.get(yesno.label, "") if yesno else ""
-    return ideal_answer(
+    chosen = best_sentences(
         question,
         passages[: cfg.summary_passages],
         encoder,
         answers=[a.text for a in answers],
         max_sentences=cfg.summary_sentences,
-        prefix=prefix,
     )
+    return ideal_answer(chosen, prefix)
 
 
 def annotate_answers(

@@ -80,17 +80,8 @@ def best_sentences(
     ]
 
 
-def ideal_answer(
-    question: str,
-    passages: Sequence[Passage],
-    encoder,
-    *,
-    answers: Sequence[str] = (),
-    max_sentences: int = 3,
-    prefix: str = "",
-) -> str:
-    chosen = best_sentences(
-        question, passages, encoder, answers=answers, max_sentences=max_sentences
-    )
+def ideal_answer(chosen: Sequence[Sentence], prefix: str = "") -> str:
+    """The ideal answer: the chosen sentences (from :func:`best_sentences`) as one paragraph,
+    after ``prefix`` ("Yes." for a yes/no question)."""
     text = " ".join(s.text.strip() for s in chosen)
     return f"{prefix} {text}".strip() if prefix else text
