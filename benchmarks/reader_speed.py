@@ -27,6 +27,7 @@ import torch
 from qa.corpus.bioasq import load_golden
 from qa.pipeline import QA
 from qa.read.answering import annotate_answers
+from qa.types import EXACT_TYPES
 
 DEFAULT_QUESTIONS = str(
     Path(__file__).resolve().parents[2] / "shared/data/bioasq/*/*10B[1-6]_golden.json"
@@ -52,7 +53,7 @@ def main() -> None:
     questions = load_golden(files)[: args.limit]
     qa = QA.load(args.index, profile=args.profile, device=args.device)
     warm = questions[0].body
-    for qtype in ("factoid", "list", "yesno"):
+    for qtype in EXACT_TYPES:
         qa.ask(warm, qtype=qtype, k=args.k, annotate=False)
 
     hits = [qa.search(q.body, k=args.k) for q in questions]

@@ -12,6 +12,9 @@ from typing import Any
 
 # The four BioASQ question types, and the ways a question can be searched.
 QUESTION_TYPES = ("factoid", "list", "yesno", "summary")
+# The types the reader answers with spans, and those whose exact answer BioASQ scores.
+SPAN_TYPES = ("factoid", "list")
+EXACT_TYPES = ("factoid", "list", "yesno")
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
 # The type of a result that holds passages only: the profile names no reader.
 RETRIEVAL_ONLY = "passages"
@@ -172,7 +175,7 @@ class QAResult:
         """The answer in the BioASQ submission format for this question's type."""
         if self.qtype == "yesno":
             return self.yesno.label if self.yesno else "yes"
-        if self.qtype in ("factoid", "list"):
+        if self.qtype in SPAN_TYPES:
             return [[a.text] for a in self.answers]
         return None
 

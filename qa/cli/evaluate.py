@@ -24,6 +24,7 @@ from qa.cli.common import (
 from qa.config import load_profile
 from qa.corpus.ner import DEFAULT_TRAINING
 from qa.errors import QAError
+from qa.types import EXACT_TYPES
 
 GOLD_HELP = "BioASQ golden JSON files"
 
@@ -111,7 +112,7 @@ def cmd_eval_bioasq(args: argparse.Namespace) -> int:
         print_json(metrics)
         return 0
     print(f"mode: {metrics['mode']}  questions: {metrics['n_questions']}")
-    for kind in ("factoid", "list", "yesno"):
+    for kind in EXACT_TYPES:
         print(f"{kind:8} " + "  ".join(f"{k} {v:.4f}" for k, v in metrics[kind].items()))
     if metrics["retrieval"]:
         print("retrieval " + "  ".join(f"{k} {v:.4f}" for k, v in metrics["retrieval"].items()))

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passages
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a, evaluate_phase_b
 from qa.evaluate.retrieval import gold_passages, retrieval_metrics
-from qa.types import QUESTION_TYPES, Hit, Passage, QAResult
+from qa.types import QUESTION_TYPES, SPAN_TYPES, Hit, Passage, QAResult
 
 PUBMED_URL = "http://www.ncbi.nlm.nih.gov/pubmed/"
 RETRIEVAL_DEPTH = 100  # passages ranked per question for recall@100
@@ -71,7 +71,7 @@ def conform(exact, qtype: str):
     A yes/no verdict given to a factoid question is an empty list, a list given to a yes/no
     question an empty string (neither "yes" nor "no"): scored as wrong, not as malformed.
     """
-    if qtype in ("factoid", "list") and not isinstance(exact, list):
+    if qtype in SPAN_TYPES and not isinstance(exact, list):
         return []
     if qtype == "yesno" and not isinstance(exact, str):
         return ""

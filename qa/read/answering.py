@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from qa.config import AnnotateConfig, ReaderConfig
 from qa.errors import QAError
-from qa.types import QUESTION_TYPES, Annotations, Answer, Hit, Passage, QAResult, YesNo
+from qa.types import QUESTION_TYPES, SPAN_TYPES, Annotations, Answer, Hit, Passage, QAResult, YesNo
 
 if TYPE_CHECKING:
     from qa.read.qtype import QuestionTypeClassifier
@@ -78,7 +78,7 @@ def answer_passages(
     result = QAResult(
         question, qtype, [], list(hits), timings, qtype_source=source, qtype_probability=probability
     )
-    if qtype in ("factoid", "list"):
+    if qtype in SPAN_TYPES:
         with timed(timings, "read_ms"):
             result.answers = read_spans(question, texts, qtype, models.reader, reader, ranked)
     elif qtype == "yesno":

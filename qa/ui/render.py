@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from qa.read.confidence import confidences
-from qa.types import RETRIEVAL_ONLY, Annotations, Answer, Entity, Hit, QAResult
+from qa.types import RETRIEVAL_ONLY, SPAN_TYPES, Annotations, Answer, Entity, Hit, QAResult
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 
@@ -173,7 +173,7 @@ def answers_html(result: QAResult) -> str:
             f'<p class="qa-yesno"><span class="qa-answer-text">{esc(result.yesno.label.capitalize())}</span>'
             f' <span class="qa-conf">(probability of yes {result.yesno.probability:.2f})</span></p>'
         )
-    if result.answers and result.qtype in ("factoid", "list"):
+    if result.answers and result.qtype in SPAN_TYPES:
         items = "".join(
             f'<li><span class="qa-answer-text">{esc(a.text)}</span> '
             f'<span class="qa-conf" title="share of the reader\'s belief among the shown answers">'
@@ -181,7 +181,7 @@ def answers_html(result: QAResult) -> str:
             for a, c in zip(result.answers, confidences(result.answers))
         )
         parts.append(f'<ol class="qa-answers">{items}</ol>')
-    elif result.qtype in ("factoid", "list"):
+    elif result.qtype in SPAN_TYPES:
         parts.append("<p>No answer was found in the retrieved passages.</p>")
     if result.ideal_answer:
         parts.append(f'<p class="qa-ideal">{esc(result.ideal_answer)}</p>')
