@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from qa.train.fit import TrainingConfig
+from qa.train.settings import TrainingConfig, TrainingRun
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -83,10 +83,19 @@ def save_tiny_bert(
     return folder
 
 
-def tiny_training(**settings: Any) -> TrainingConfig:
-    """What the tests that train a tiny model share: a few CPU steps at a high learning rate
-    (``settings`` add the epochs and step cap, or change the rest)."""
-    return TrainingConfig(**{"batch_size": 4, "lr": 3e-3, "device": "cpu", **settings})
+def tiny_run(
+    train: Sequence[str | Path],
+    dev: Sequence[str | Path],
+    out: Path,
+    base: Path,
+    command: str = "",
+    **settings: Any,
+) -> TrainingRun:
+    """What the tests that train a tiny model share: a run from the tiny ``base`` of a few CPU
+    steps at a high learning rate (``settings`` add the epochs and step cap, or change the
+    rest)."""
+    config = TrainingConfig(**{"batch_size": 4, "lr": 3e-3, "device": "cpu", **settings})
+    return TrainingRun(train, dev, out, base=str(base), config=config, command=command)
 
 
 @pytest.fixture(scope="session")

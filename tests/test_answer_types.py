@@ -12,7 +12,7 @@ from qa.errors import ModelLoadError, QAError
 from qa.read.reader import select_list
 from qa.types import Answer, Passage
 
-from .conftest import save_tiny_bert, tiny_training
+from .conftest import save_tiny_bert, tiny_run
 
 GENES = ["MECP2", "CFTR", "HTT", "DMD", "FMR1", "HBB", "PAH", "NF1"]
 
@@ -80,9 +80,7 @@ def tiny_yesno(tmp_path_factory):
     base = save_tiny_bert(folder / "base", 3)
     gold = golden_file(folder / "yn_golden.json", yesno_questions())
     out = folder / "yesno"
-    result = train_yesno(
-        [gold], [], out, base=str(base), training=tiny_training(epochs=40, batch_size=8)
-    )
+    result = train_yesno(tiny_run([gold], [], out, base, epochs=40, batch_size=8))
     return out, result
 
 

@@ -259,13 +259,15 @@ def test_demo_without_questions_serves_the_ui_and_reuses_its_index(
 
 @pytest.mark.parametrize("trainer", ["embedder", "reader", "yesno", "ner", "relations"])
 def test_train_flags_default_to_the_trainers_own_settings(trainer) -> None:
-    """``qa train X`` without flags runs what ``train_X(...)`` without ``training`` runs."""
+    """``qa train X`` without flags runs what ``train_X(run)`` runs when ``run.config`` is None."""
     import importlib
 
     from qa.cli import build_parser
-    from qa.cli.common import training_config
+    from qa.cli.common import training_run
+    from qa.train.settings import DEFAULT_BASE
 
     data = ["--corpora", "x"] if trainer in ("ner", "relations") else ["--train", "x", "--dev", "y"]
     args = build_parser().parse_args(["train", trainer, *data, "-o", "out"])
     defaults = importlib.import_module(f"qa.train.{trainer}").DEFAULT_TRAINING_CONFIG
-    assert training_config(args) == defaults
+    run = training_run(args, ["x"], [])
+    assert (run.config, run.base, run.out) == (defaults, DEFAULT_BASE, "out")

@@ -12,7 +12,7 @@ from qa.modelhub import locate
 from qa.retrieve.encoder import SentenceEncoder
 from qa.train.embedder import Pair, contrastive_loss, make_batches, train_embedder
 
-from .conftest import tiny_training
+from .conftest import tiny_run
 
 QUESTIONS = [
     (
@@ -94,15 +94,10 @@ def test_trained_overlay_holds_only_changed_weights_and_loads_over_its_base(
     train = golden_file(tmp_path / "train_golden.json")
     dev = golden_file(tmp_path / "dev_golden.json", QUESTIONS[:3])
     out = tmp_path / "embedder"
-    result = train_embedder(
-        [train],
-        [dev],
-        out,
-        base=str(tiny_model),
-        training=tiny_training(epochs=3, max_steps=3, lr=1e-3),
-        hard_negatives=True,
-        command="qa train embedder …",
+    run = tiny_run(
+        [train], [dev], out, tiny_model, "qa train embedder …", epochs=3, max_steps=3, lr=1e-3
     )
+    result = train_embedder(run, hard_negatives=True)
     assert result["steps"] == 3
     assert set(result["dev_tuned"]) >= {"hit@10", "mrr@10", "recall@100"}
     card = (out / "README.md").read_text(encoding="utf-8")

@@ -12,7 +12,8 @@ from transformers import BertForSequenceClassification, get_linear_schedule_with
 
 from qa.modelhub.load import load_model
 from qa.train.common import BatchesByLength, pad_rows, word_embeddings
-from qa.train.fit import TrainingConfig, fit
+from qa.train.fit import fit
+from qa.train.settings import DEFAULT_BASE, TrainingConfig, TrainingRun
 
 from .conftest import save_tiny_bert
 
@@ -68,3 +69,10 @@ def test_max_steps_cuts_the_run_inside_an_epoch(classifier) -> None:
     run = fit(model, batches, lambda m, b: m(**b).loss, config)
     assert run.steps == 4 and [h["steps"] for h in run.history] == [3, 4]
     assert run.best_epoch == 2 and run.best_score is None
+
+
+def test_a_run_without_settings_takes_the_trainers_own() -> None:
+    default, given = TrainingConfig(epochs=2), TrainingConfig(epochs=5)
+    assert TrainingRun(["t"], [], "out").settings(default) is default
+    assert TrainingRun(["t"], [], "out", config=given).settings(default) is given
+    assert TrainingRun(["t"], [], "out").base == DEFAULT_BASE

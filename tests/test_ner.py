@@ -20,7 +20,7 @@ from qa.corpus.ner import DEFAULT_TRAINING
 from qa.errors import ModelLoadError
 from qa.evaluate.ner import entity_scores, evaluate_tagger
 from qa.train.ner import partial_label_loss, train_ner
-from tests.conftest import save_tiny_bert, tiny_training
+from tests.conftest import save_tiny_bert, tiny_run
 
 LABELS = [
     "O",
@@ -301,14 +301,11 @@ def test_training_on_two_partial_corpora_lowers_the_loss_and_saves_a_model_that_
         "Mutations\tO\nin\tO\nMECP2\tB\ncause\tO\nRett\tO\nsyndrome\tO\n\n" * 6,
     )
     out = tmp_path / "ner-model"
-    result = train_ner(
-        [str(cdr), f"{genes}=GENE"],
-        [str(cdr)],
-        out,
-        base=str(base),
-        training=tiny_training(epochs=2, max_steps=12),
-        command="qa train ner --corpora cdr.tsv genes.tsv=GENE",
+    command = "qa train ner --corpora cdr.tsv genes.tsv=GENE"
+    run = tiny_run(
+        [str(cdr), f"{genes}=GENE"], [str(cdr)], out, base, command, epochs=2, max_steps=12
     )
+    result = train_ner(run)
     assert result["labels"] == LABELS[:7]  # no species: neither corpus annotates them
     assert result["steps"] == 12
     assert result["last_loss"] < result["first_loss"]

