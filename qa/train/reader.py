@@ -39,6 +39,7 @@ from qa.train.common import (
 )
 from qa.train.fit import seed_everything
 from qa.train.settings import TrainingConfig, TrainingRun
+from qa.types import SPAN_TYPES
 
 # The run settings when none are given (and the defaults of `qa train reader`).
 DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=2, batch_size=16, lr=5e-5)
@@ -73,7 +74,7 @@ def synonyms(exact_answer, qtype: str) -> list[list[str]]:
 def examples_from_golden(questions: Iterable[GoldQuestion]) -> list[SpanExample]:
     examples: list[SpanExample] = []
     for q in questions:
-        if q.type not in ("factoid", "list"):
+        if q.type not in SPAN_TYPES:
             continue
         names = {s.strip() for item in synonyms(q.exact_answer, q.type) for s in item}
         names = sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
