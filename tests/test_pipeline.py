@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from qa.config import load_profile
-from qa.errors import ConfigError
+from qa.errors import ConfigError, QAError
+from qa.evaluate.run import run_bioasq
 from qa.index.store import build_index
 from qa.pipeline import QA
 
@@ -98,6 +99,9 @@ def test_a_profile_without_a_reader_returns_the_retrieved_passages(tmp_path, sam
     assert list(result.timings) == ["retrieve_ms", "total_ms"]
     given = qa.answer(RETT, result.hits, qtype="factoid")
     assert (given.qtype, given.answers, given.hits) == ("passages", [], result.hits)
+    # Scoring answers needs a reader: the evaluation says so instead of scoring empty answers.
+    with pytest.raises(QAError, match=r"names no \[reader\] model.*qa eval retrieval"):
+        run_bioasq(qa, [tmp_path / "never-read.json"], snippets="gold", show_progress=False)
 
 
 def test_warm_up_loads_every_model_the_profile_names(sample) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passages
+from qa.errors import QAError
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a, evaluate_phase_b
 from qa.evaluate.retrieval import gold_passages, retrieval_metrics
 from qa.types import QUESTION_TYPES, SPAN_TYPES, Hit, Passage, QAResult
@@ -217,6 +218,11 @@ def run_bioasq(
     passages from ``qa.index`` (and 100 for the retrieval measures). ``predict_types`` ignores
     the gold question type and uses the classifier, as a user's question would be.
     """
+    if not qa.profile.reader.model:  # QA.ask would return passages only: nothing to score
+        raise QAError(
+            f"Profile {qa.profile.name} names no [reader] model, so there are no answers to "
+            "score: use a profile with a reader (qa eval retrieval scores retrieval alone)."
+        )
     questions = load_golden(gold_paths)
     if limit:
         questions = questions[:limit]
