@@ -15,7 +15,7 @@ PACKAGE = ROOT / "qa"
 
 LAYERS = [
     {"types", "errors"},
-    {"config", "batching"},
+    {"config", "batching", "atomic"},
     {"modelhub", "corpus"},
     {"retrieve"},
     {"index"},
