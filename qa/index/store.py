@@ -2,7 +2,7 @@
 
 ``indexes/NAME/`` holds
 
-* ``manifest.json``: format version, the profile it was built with (models, their
+* ``manifest.json``: the format marker and version (see :mod:`qa.index.manifest`), the profile it was built with (models, their
   revisions, chunking, BM25 and fusion parameters), passage count, corpus checksum, build
   time, and the sha256 of every other file;
 * ``passages.jsonl``: the passages, in index order;
@@ -10,19 +10,19 @@
 * ``dense.faiss``: the FAISS index written by ``faiss.write_index``.
 
 Nothing is pickled, so loading an index cannot run code. A build writes into a temporary
-folder beside the target and renames it into place at the end: an interrupted build leaves
-the previous index untouched. Loading verifies the checksums and names the damaged file.
+folder beside the target and renames it into place at the end (:func:`qa.atomic.staged_folder`):
+an interrupted build, even one killed outright, leaves the previous index untouched, and the
+next build removes what it left. Only an index this project wrote (or an empty folder) is ever
+replaced. Loading checks the manifest against its schema, verifies the checksums and names the
+damaged file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import time
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,21 +30,27 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from qa.atomic import staged_folder, write_text
 from qa.config import Profile, profile_from_dict
 from qa.corpus.jsonl import read_jsonl, write_jsonl
 from qa.errors import CorpusFormatError, IndexStoreError
+from qa.index.manifest import (
+    BM25_DIR,
+    FAISS_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    PASSAGES,
+    is_index,
+    rebuild_hint,
+    validate_manifest,
+)
 from qa.retrieve.base import Searcher
 from qa.retrieve.bm25 import BM25Index
 from qa.retrieve.dense import DenseIndex
 from qa.retrieve.encoder import SentenceEncoder
 from qa.retrieve.hybrid import HybridRetriever
 from qa.types import RETRIEVAL_MODES, Passage
-
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-PASSAGES = "passages.jsonl"
-BM25_DIR = "bm25"
-FAISS_FILE = "dense.faiss"
 
 
 def sha256_file(path: Path) -> str:
@@ -92,11 +98,6 @@ def load_encoders(
     return query, _encoder(profile.embedder.passage_model, profile, device)
 
 
-def _rebuild_hint(folder: Path, manifest: dict[str, Any] | None = None) -> str:
-    profile = (manifest or {}).get("profile", {}).get("name", "PROFILE")
-    return f"rebuild it with: qa index build PASSAGES.jsonl -o {folder} --profile {profile}"
-
-
 def build_index(
     passages: Iterable[Passage],
     out: str | Path,
@@ -105,10 +106,32 @@ def build_index(
     device: str = "auto",
     show_progress: bool = True,
     encoders: tuple[SentenceEncoder, SentenceEncoder] | None = None,
+    built_by: str = "qa index build",
+    replaces: Callable[[Path], bool] = is_index,
 ) -> dict[str, Any]:
-    """Build every part of an index into a temporary folder, then move it into place."""
+    """Build every part of an index into a temporary folder, then move it into place.
+
+    An existing ``out`` is replaced only when ``replaces(out)`` (by default: it is an index this
+    project wrote) or it is empty; anything else is refused before the passages are read.
+    ``built_by`` is recorded in the manifest (``qa demo`` marks its own index so).
+    """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    with staged_folder(out, replaces, "an index") as tmp:
+        return _build_into(
+            tmp, out.name, passages, profile, device, show_progress, encoders, built_by
+        )
+
+
+def _build_into(
+    tmp: Path,
+    name: str,
+    passages: Iterable[Passage],
+    profile: Profile,
+    device: str,
+    show_progress: bool,
+    encoders: tuple[SentenceEncoder, SentenceEncoder] | None,
+    built_by: str,
+) -> dict[str, Any]:
     started = time.time()
     items = list(passages)
     if not items:
@@ -120,81 +143,45 @@ def build_index(
                 f"Passage id {p.id!r} occurs twice in the input: ids must be unique."
             )
         seen.add(p.id)
-    _remove_abandoned_builds(out)
-    tmp = out.parent / f".{out.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        stages = tqdm(total=3, desc=f"Building {out.name}", unit="stage", disable=not show_progress)
-        write_jsonl(items, tmp / PASSAGES)
-        stages.set_postfix_str("bm25")
-        BM25Index.build(items, profile.index, show_progress=False).save(tmp / BM25_DIR)
-        stages.update(1)
-        stages.set_postfix_str("dense")
-        query_enc, passage_enc = encoders or load_encoders(profile, device)
-        dense = DenseIndex.build(
-            items,
-            query_enc,
-            profile.index,
-            passage_encoder=passage_enc,
-            batch_size=profile.embedder.batch_size,
-            show_progress=show_progress,
-        )
-        dense.save(tmp / FAISS_FILE)
-        stages.update(2)
-        stages.close()
-        files = _checksums(tmp)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "profile": profile.to_dict(),
-            "embedder": {**embedder_identity(profile), "dim": int(dense.index.d)},
-            "passages": len(items),
-            "corpus_sha256": files[PASSAGES],
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "build_seconds": round(time.time() - started, 1),
-            "files": files,
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    stages = tqdm(total=3, desc=f"Building {name}", unit="stage", disable=not show_progress)
+    write_jsonl(items, tmp / PASSAGES)
+    stages.set_postfix_str("bm25")
+    BM25Index.build(items, profile.index, show_progress=False).save(tmp / BM25_DIR)
+    stages.update(1)
+    stages.set_postfix_str("dense")
+    query_enc, passage_enc = encoders or load_encoders(profile, device)
+    dense = DenseIndex.build(
+        items,
+        query_enc,
+        profile.index,
+        passage_encoder=passage_enc,
+        batch_size=profile.embedder.batch_size,
+        show_progress=show_progress,
+    )
+    dense.save(tmp / FAISS_FILE)
+    stages.update(2)
+    stages.close()
+    files = _checksums(tmp)
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "built_by": built_by,
+        "profile": profile.to_dict(),
+        "embedder": {**embedder_identity(profile), "dim": int(dense.index.d)},
+        "passages": len(items),
+        "corpus_sha256": files[PASSAGES],
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "build_seconds": round(time.time() - started, 1),
+        "files": files,
+    }
+    write_text(tmp / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_abandoned_builds(out: Path) -> None:
-    """Delete temporary folders of builds of ``out`` whose process was killed outright."""
-    for leftover in out.parent.glob(f".{out.name}.building-*"):
-        pid = leftover.name.rsplit("-", 2)[-2]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise IndexStoreError(
-            f"{out} exists and is not an index (no {MANIFEST}): refusing to replace it. "
-            "Choose another -o folder or remove it yourself."
-        )
-    old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-    os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The manifest of the index in ``folder``, checked against its schema (see
+    :mod:`qa.index.manifest`); every problem is an :class:`IndexStoreError` naming the folder,
+    the key and the command that rebuilds the index."""
     folder = Path(folder)
     path = folder / MANIFEST
     if not folder.is_dir():
@@ -204,18 +191,15 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise IndexStoreError(
             f"{folder} has no {MANIFEST}: it is not an index, or its build never finished; "
-            + _rebuild_hint(folder)
+            + rebuild_hint(folder)
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IndexStoreError(f"{path} is damaged ({exc}); " + _rebuild_hint(folder)) from exc
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexStoreError(
-            f"{folder} has index format {manifest.get('format_version')!r}, this version reads "
-            f"{FORMAT_VERSION}; " + _rebuild_hint(folder, manifest)
-        )
-    return manifest
+    except (ValueError, RecursionError) as exc:
+        raise IndexStoreError(f"{path} is damaged ({exc}); " + rebuild_hint(folder)) from exc
+    except OSError as exc:
+        raise IndexStoreError(f"{path} cannot be read ({exc.strerror}).") from exc
+    return validate_manifest(folder, manifest)
 
 
 def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
@@ -224,12 +208,12 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
         if not path.is_file():
             raise IndexStoreError(
                 f"{folder} is missing {name}: the index is incomplete; "
-                + _rebuild_hint(folder, manifest)
+                + rebuild_hint(folder, manifest)
             )
         if sha256_file(path) != expected:
             raise IndexStoreError(
                 f"{name} in {folder} is damaged (its checksum does not match the manifest); "
-                + _rebuild_hint(folder, manifest)
+                + rebuild_hint(folder, manifest)
             )
 
 
@@ -286,17 +270,17 @@ def load_index(
     try:
         passages = list(read_jsonl([folder / PASSAGES]))
     except CorpusFormatError as exc:
-        raise IndexStoreError(f"{exc} " + _rebuild_hint(folder, manifest)) from exc
+        raise IndexStoreError(f"{exc} " + rebuild_hint(folder, manifest)) from exc
     if len(passages) != manifest["passages"]:
         raise IndexStoreError(
             f"{folder}/{PASSAGES} holds {len(passages)} passages, the manifest says "
-            f"{manifest['passages']}; " + _rebuild_hint(folder, manifest)
+            f"{manifest['passages']}; " + rebuild_hint(folder, manifest)
         )
     try:
         bm25 = BM25Index.load(folder / BM25_DIR, passages, mmap=mmap)
     except (OSError, ValueError, KeyError) as exc:
         raise IndexStoreError(
-            f"{folder}/{BM25_DIR} could not be read ({exc}); " + _rebuild_hint(folder, manifest)
+            f"{folder}/{BM25_DIR} could not be read ({exc}); " + rebuild_hint(folder, manifest)
         ) from exc
     # Questions need only the query encoder; an asymmetric passage encoder stays unloaded.
     query_enc = encoders[0] if encoders else _encoder(profile.embedder.model, profile, device)
@@ -311,7 +295,7 @@ def load_index(
     except RuntimeError as exc:
         raise IndexStoreError(
             f"{FAISS_FILE} in {folder} is damaged (FAISS could not read it); "
-            + _rebuild_hint(folder, manifest)
+            + rebuild_hint(folder, manifest)
         ) from exc
     hybrid = HybridRetriever([bm25, dense], profile.fusion)
     return LoadedIndex(folder, manifest, profile, passages, bm25, dense, hybrid)
