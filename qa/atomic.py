@@ -117,3 +117,8 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
     os.replace(out, old)
     os.replace(tmp, out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def refuse_foreign(out: str | Path, is_ours: Callable[[Path], bool], what: str) -> None:
+    """What :func:`staged_folder` refuses, refused now: before hours of training, not after."""
+    _refuse_foreign(Path(out), is_ours, what)

@@ -131,6 +131,9 @@ def training_run(args: argparse.Namespace, train: Sequence[str], dev: Sequence[s
     """What a ``qa train …`` command gives its trainer: the ``train`` and ``dev`` data, then the
     output folder, base model and run settings from the flags above, and the command line for
     the model card."""
+    from qa.modelhub.load import check_model_output  # a user's folder is refused before training
+
+    check_model_output(args.output)
     return TrainingRun(
         train,
         dev,

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from qa.atomic import refuse_foreign, staged_folder
 from qa.errors import ModelLoadError
 from qa.modelhub import (
     OVERLAY_FILE,
@@ -259,6 +260,22 @@ def relabel_head(model: torch.nn.Module, labels: list[str], spec: str) -> None:
     model.num_labels = len(labels)
 
 
+# What a folder this project trained holds: an overlay's, or the question-type classifier's
+# (``qa.read.qtype.META_FILE``). Only such a folder (or an empty one) is replaced by a trainer.
+MODEL_MARKERS = (OVERLAY_FILE, "qtype.json")
+
+
+def is_model_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a model a ``qa train`` command wrote."""
+    return any((Path(folder) / name).is_file() for name in MODEL_MARKERS)
+
+
+def check_model_output(out: str | Path) -> None:
+    """Refuse, before any training, an output folder a trainer would not be allowed to replace
+    (a user's non-empty folder, a file)."""
+    refuse_foreign(out, is_model_folder, "a model folder")
+
+
 def save_overlay(
     model: torch.nn.Module,
     out: str | Path,
@@ -272,19 +289,13 @@ def save_overlay(
     """Store the trained weights (fp16, frozen ones left out) over the root of ``base``.
 
     A classification head's labels go into ``qa_overlay.json``: :func:`load_model` applies them
-    to the base's config before it builds the model.
+    to the base's config before it builds the model. The folder is written beside ``out`` and
+    moved into place whole (:func:`qa.atomic.staged_folder`): an interrupted save leaves the
+    previous model or nothing, and a folder the project did not write is refused.
     """
     from safetensors.torch import save_file
 
     frozen = tuple(frozen)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tensors = {
-        name: t.detach().to("cpu", torch.float16).contiguous()
-        for name, t in model.state_dict().items()
-        if not (frozen and name.startswith(frozen))
-    }
-    save_file(tensors, str(out / OVERLAY_WEIGHTS))
     info = {"base": root_base(base), "trained_from": base, "kind": kind, **(meta or {})}
     if TASKS[KINDS[kind].task].labelled:
         labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
@@ -292,6 +303,13 @@ def save_overlay(
             "id2label": {str(i): label for i, label in enumerate(labels)},
             "label2id": dict(model.config.label2id),
         }
-    (out / OVERLAY_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    if card:
-        (out / "README.md").write_text(card, encoding="utf-8")
+    with staged_folder(out, is_model_folder, "a model folder") as tmp:
+        tensors = {
+            name: t.detach().to("cpu", torch.float16).contiguous()
+            for name, t in model.state_dict().items()
+            if not (frozen and name.startswith(frozen))
+        }
+        save_file(tensors, str(tmp / OVERLAY_WEIGHTS))
+        (tmp / OVERLAY_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        if card:
+            (tmp / "README.md").write_text(card, encoding="utf-8")

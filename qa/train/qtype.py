@@ -16,7 +16,9 @@ from pathlib import Path
 
 import torch
 
+from qa.atomic import staged_folder
 from qa.corpus.bioasq import load_golden
+from qa.modelhub.load import check_model_output, is_model_folder
 from qa.read.qtype import META_FILE, WEIGHTS_FILE, QuestionTypeClassifier, features, vectorise
 from qa.types import QUESTION_TYPES
 
@@ -44,9 +46,13 @@ def train_qtype(
     steps: int = 300,
     command: str = "",
 ) -> dict:
-    """Fit on (question, type) pairs, report dev accuracy, save weights, vocabulary and card."""
+    """Fit on (question, type) pairs, report dev accuracy, save weights, vocabulary and card.
+
+    ``out`` is written whole or not at all (:func:`qa.atomic.staged_folder`); a folder the
+    project did not write is refused before training."""
     from safetensors.torch import save_file
 
+    check_model_output(out)
     started = time.time()
     counts = Counter(f for q, _ in train for f in set(features(q)))
     vocab = sorted(f for f, c in counts.items() if c >= min_count)
@@ -63,24 +69,24 @@ def train_qtype(
         loss = torch.nn.functional.cross_entropy(x @ weight.T + bias, y)
         (loss + weight_decay * weight.pow(2).sum()).backward()
         optimizer.step()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file(
-        {"weight": weight.detach().contiguous(), "bias": bias.detach()}, str(out / WEIGHTS_FILE)
-    )
-    meta = {"labels": labels, "vocab": vocab}
-    (out / META_FILE).write_text(json.dumps(meta) + "\n", encoding="utf-8")
-    model = QuestionTypeClassifier(str(out))
-    result = {
-        "train_questions": len(train),
-        "features": len(vocab),
-        "train_accuracy": _accuracy(model, train),
-        "dev_questions": len(dev),
-        "dev_accuracy": _accuracy(model, dev) if dev else None,
-        "dev_confusion": _confusion(model, dev) if dev else {},
-        "train_seconds": round(time.time() - started, 2),
-    }
-    (out / "README.md").write_text(model_card(result, command), encoding="utf-8")
+    with staged_folder(out, is_model_folder, "a model folder") as tmp:
+        save_file(
+            {"weight": weight.detach().contiguous(), "bias": bias.detach()},
+            str(tmp / WEIGHTS_FILE),
+        )
+        meta = {"labels": labels, "vocab": vocab}
+        (tmp / META_FILE).write_text(json.dumps(meta) + "\n", encoding="utf-8")
+        model = QuestionTypeClassifier(str(tmp))
+        result = {
+            "train_questions": len(train),
+            "features": len(vocab),
+            "train_accuracy": _accuracy(model, train),
+            "dev_questions": len(dev),
+            "dev_accuracy": _accuracy(model, dev) if dev else None,
+            "dev_confusion": _confusion(model, dev) if dev else {},
+            "train_seconds": round(time.time() - started, 2),
+        }
+        (tmp / "README.md").write_text(model_card(result, command), encoding="utf-8")
     return result
 
 
