@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.errors import IndexStoreError, ModelLoadError
+from qa.errors import IndexStoreError, ModelLoadError, QAError
 from qa.index.store import build_index, load_index, read_manifest
 from qa.retrieve.dense import DenseIndex
 from qa.retrieve.encoder import SentenceEncoder
@@ -141,15 +141,29 @@ def test_missing_index_folder_says_how_to_build_one(tmp_path) -> None:
         load_index(tmp_path / "nowhere")
 
 
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"thesis.txt": "precious"},
+        # A web app's folder: a file named manifest.json does not make it an index.
+        {"manifest.json": '{"short_name": "app", "files": {}}', "app.js": "console.log(1)"},
+    ],
+    ids=["documents", "web app"],
+)
 def test_a_folder_that_is_not_an_index_is_never_overwritten(
-    tmp_path, tiny_model, sample_passages
+    tmp_path, tiny_model, sample_passages, files
 ) -> None:
     target = tmp_path / "mydocs"
     target.mkdir()
-    (target / "thesis.txt").write_text("precious", encoding="utf-8")
-    with pytest.raises(IndexStoreError, match="not an index"):
+    for name, text in files.items():
+        (target / name).write_text(text, encoding="utf-8")
+    with pytest.raises(QAError) as excinfo:
         build_index(sample_passages, target, tiny_profile(tiny_model), show_progress=False)
-    assert (target / "thesis.txt").read_text(encoding="utf-8") == "precious"
+    assert str(excinfo.value) == (
+        f"{target} exists and is not an index this project wrote: refusing to replace it. "
+        "Choose another output folder, or move it away yourself."
+    )
+    assert {p.name: p.read_text(encoding="utf-8") for p in target.iterdir()} == files
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mydocs"]
 
 
