@@ -200,6 +200,18 @@ def test_a_damaged_manifest_names_the_key_and_the_rebuild_command(user_index, ca
     assert "\n" not in message
 
 
+def test_qa_index_info_on_a_damaged_manifest_is_one_line_and_exit_status_2(
+    user_index, capsys
+) -> None:
+    edit_manifest(user_index, setting("files", []))
+    assert main(["index", "info", str(user_index)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {user_index}/manifest.json is damaged: files must be an object of file "
+        f"checksums, not []; rebuild it with: qa index build PASSAGES.jsonl -o {user_index} "
+        "--profile tiny\n"
+    )
+
+
 NOT_OURS = {
     "of another format": (
         lambda folder: edit_manifest(folder, setting("format", "webpack")),

@@ -212,8 +212,9 @@ def test_a_model_folder_without_weights_gives_a_clear_error(tmp_path) -> None:
 def test_a_build_killed_outright_is_cleaned_up_by_the_next_build(built, sample_passages) -> None:
     folder, profile = built
     # A process id that cannot be alive: the build that left this folder was killed.
-    leftover = folder.parent / f".{folder.name}.building-999999999-deadbeef"
-    leftover.mkdir()
-    (leftover / "passages.jsonl").write_text("half", encoding="utf-8")
+    for stage in ("building", "old"):  # half a new index; the old one, not yet deleted
+        leftover = folder.parent / f".{folder.name}.{stage}-999999999-deadbeef"
+        leftover.mkdir()
+        (leftover / "passages.jsonl").write_text("half", encoding="utf-8")
     build_index(sample_passages, folder, profile, show_progress=False)
     assert [p.name for p in folder.parent.iterdir()] == ["sample"]
