@@ -198,7 +198,9 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         raise IndexStoreError(f"{path} is damaged ({exc}); " + rebuild_hint(folder)) from exc
     except OSError as exc:
-        raise IndexStoreError(f"{path} cannot be read ({exc.strerror}).") from exc
+        raise IndexStoreError(
+            f"{path} cannot be read ({exc.strerror}): check its permissions."
+        ) from exc
     return validate_manifest(folder, manifest)
 
 
