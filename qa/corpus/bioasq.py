@@ -251,8 +251,12 @@ def _gold_question(path: Path, raw: dict[str, Any]) -> GoldQuestion:
     qid = raw["id"]
     where = f"{path}, question {qid}"
     for key in ("id", "body", "type"):
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
+        if key not in raw or raw[key] == "":
             raise CorpusFormatError(f"{where}: missing or empty '{key}'.")
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise CorpusFormatError(
+                f"{where}: '{key}' must be a non-empty string, got {preview(raw[key])}."
+            )
     if raw["type"] not in QUESTION_TYPES:
         raise CorpusFormatError(
             f"{where}: unknown type {raw['type']!r} (expected one of {', '.join(QUESTION_TYPES)})."

@@ -70,8 +70,10 @@ def loads(text: str | bytes, where: str) -> Any:
             f"{where}: JSON nested too deeply to read (hundreds of levels); "
             "this is not a corpus file."
         ) from None
-    except ValueError as exc:  # an integer of more than 4,300 digits
-        raise CorpusFormatError(f"{where}: cannot read a JSON value ({exc}).") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise CorpusFormatError(
+            f"{where}: holds a number too long to read (over 4,300 digits)."
+        ) from None
 
 
 def load_json(path: str | Path, expected: str) -> Any:
