@@ -173,7 +173,7 @@ def question_objects(data: Any, source: str) -> list[dict]:
     for n, q in enumerate(data, start=1):
         if not isinstance(q, Mapping):
             raise CorpusFormatError(
-                f"{source}, question #{n}: expected an object, got a {type(q).__name__}."
+                f"{source}, question #{n}: expected an object, got {preview(q)}."
             )
         qid = q.get("id")
         if not isinstance(qid, str) or not qid:
