@@ -13,7 +13,7 @@ import pytest
 
 from qa.corpus import read_corpus
 from qa.corpus.bioasq import load_golden
-from qa.corpus.files import MAX_LINE_BYTES
+from qa.corpus.files import MAX_JSON_BYTES, MAX_LINE_BYTES
 from qa.corpus.ner import read_ner_file
 from qa.corpus.relations import read_relations
 from qa.errors import CorpusFormatError, QAError
@@ -304,3 +304,12 @@ def test_a_folder_given_as_a_file_is_refused(tmp_path: Path) -> None:
     assert _refusal(lambda: load_golden([folder])) == expected
     assert _refusal(lambda: evaluate_bioasq(folder, folder, 9)) == expected
     assert _refusal(lambda: list(read_ner_file(folder))) == expected
+
+
+def test_a_json_file_over_the_size_bound_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as fh:
+        fh.truncate(MAX_JSON_BYTES + 1)  # sparse: nothing is written, nothing is read
+    assert _refusal(lambda: load_golden([path])) == (
+        f"{path}: over 2 GiB, too large to be a BioASQ JSON file ({{'questions': [...]}})."
+    )
