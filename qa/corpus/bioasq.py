@@ -15,18 +15,20 @@ evaluator (:mod:`qa.evaluate.bioasq`) builds its own working copies from the sam
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qa.corpus.files import load_json
+from qa.corpus.files import load_json, preview
 from qa.errors import CorpusFormatError
 from qa.types import QUESTION_TYPES, Passage
 
 _PMID = re.compile(r"(\d+)\s*$")
+# Offsets are Java ints in the official evaluator; -1 occurs in real golden files.
+_JAVA_INT = (-(2**31), 2**31 - 1)
 
 
 def snippet_key(text: str) -> str:
@@ -136,13 +138,19 @@ def string_field(value: Any, where: str, what: str) -> str:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    raise CorpusFormatError(f"{where}: {what} must be a string, got {json.dumps(value)[:60]}.")
+    raise CorpusFormatError(f"{where}: {what} must be a string, got {preview(value)}.")
 
 
 def _offset(value: Any, where: str, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    """A character offset: an integer (``12.0`` too) that fits a Java int, as gson reads it."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not (math.isfinite(value) and value.is_integer()))
+        or not _JAVA_INT[0] <= value <= _JAVA_INT[1]
+    ):
         raise CorpusFormatError(
-            f"{where}: {what} must be an integer, got {json.dumps(value)[:60]}."
+            f"{where}: {what} must be an integer character offset, got {preview(value)}."
         )
     return int(value)
 
@@ -160,12 +168,12 @@ def question_objects(data: Any, source: str) -> list[dict]:
         data = data["questions"]
     if not isinstance(data, list):
         raise CorpusFormatError(
-            f'{source}: "questions" must be a list of question objects, got a {type(data).__name__}.'
+            f'{source}: "questions" must be a list of question objects, got {preview(data)}.'
         )
     for n, q in enumerate(data, start=1):
         if not isinstance(q, Mapping):
             raise CorpusFormatError(
-                f"{source}, question #{n}: expected an object, got a {type(q).__name__}."
+                f"{source}, question #{n}: expected an object, got {preview(q)}."
             )
         qid = q.get("id")
         if not isinstance(qid, str) or not qid:
@@ -182,7 +190,9 @@ def question_documents(question: Mapping, where: str) -> list[str]:
     """The document URLs of a question as written (duplicates kept), each checked."""
     documents = question.get("documents", [])
     if not isinstance(documents, list):
-        raise CorpusFormatError(f"{where}: 'documents' must be a list of strings.")
+        raise CorpusFormatError(
+            f"{where}: 'documents' must be a list of strings, got {preview(documents)}."
+        )
     return [string_field(d, where, "each document") for d in documents]
 
 
@@ -206,29 +216,65 @@ def question_snippets(question: Mapping, where: str, *, need_text: bool) -> list
     """The snippets of a question, each checked; ``need_text`` for gold snippets to index."""
     snippets = question.get("snippets", [])
     if not isinstance(snippets, list):
-        raise CorpusFormatError(f"{where}: 'snippets' must be a list of objects.")
+        raise CorpusFormatError(
+            f"{where}: 'snippets' must be a list of objects, got {preview(snippets)}."
+        )
     return [_snippet(s, where, need_text) for s in snippets]
+
+
+def _gold_exact(raw: Mapping, where: str) -> Any:
+    """The exact answer, checked for a shape training can use: a string (yes/no) for a yesno
+    question, items or lists of synonyms (strings) for factoid and list ones."""
+    value, qtype = raw.get("exact_answer"), raw["type"]
+    if value is None or qtype == "summary":
+        return value
+    if qtype == "yesno":
+        if not isinstance(value, str):
+            raise CorpusFormatError(
+                f'{where}: \'exact_answer\' must be "yes" or "no", got {preview(value)}.'
+            )
+        return value
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(
+        isinstance(item, (str, int, float))
+        or (isinstance(item, list) and all(isinstance(s, (str, int, float)) for s in item))
+        for item in items
+    ):
+        raise CorpusFormatError(
+            f"{where}: 'exact_answer' of a {qtype} question must be a list of lists of "
+            f'strings (e.g. [["answer", "synonym"]]), got {preview(value)}.'
+        )
+    return value
 
 
 def _gold_question(path: Path, raw: dict[str, Any]) -> GoldQuestion:
     qid = raw["id"]
     where = f"{path}, question {qid}"
     for key in ("id", "body", "type"):
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
+        if key not in raw or raw[key] == "":
             raise CorpusFormatError(f"{where}: missing or empty '{key}'.")
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise CorpusFormatError(
+                f"{where}: '{key}' must be a non-empty string, got {preview(raw[key])}."
+            )
     if raw["type"] not in QUESTION_TYPES:
         raise CorpusFormatError(
             f"{where}: unknown type {raw['type']!r} (expected one of {', '.join(QUESTION_TYPES)})."
         )
-    ideal = raw.get("ideal_answer") or ()
+    ideal = raw.get("ideal_answer") or []
+    ideal = [ideal] if isinstance(ideal, str) else ideal
+    if not isinstance(ideal, list):
+        raise CorpusFormatError(
+            f"{where}: 'ideal_answer' must be a string or a list of strings, got {preview(ideal)}."
+        )
     return GoldQuestion(
         id=qid,
         body=raw["body"],
         type=raw["type"],
         documents=tuple(pmid_of(d) for d in question_documents(raw, where)),
         snippets=tuple(question_snippets(raw, where, need_text=True)),
-        exact_answer=raw.get("exact_answer"),
-        ideal_answer=(ideal,) if isinstance(ideal, str) else tuple(ideal),
+        exact_answer=_gold_exact(raw, where),
+        ideal_answer=tuple(string_field(i, where, "each 'ideal_answer'") for i in ideal),
         batch=path.stem.replace("_golden", "").split("__")[-1],
         raw=raw,
     )

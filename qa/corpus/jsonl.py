@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from qa.corpus.files import loads, read_lines
 from qa.errors import CorpusFormatError
 from qa.types import Passage
 
@@ -37,18 +38,10 @@ def _json_type(value: Any) -> str:
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """Non-blank lines with their 1-based numbers, decoded one by one so errors know the line."""
-    if not path.is_file():
-        raise CorpusFormatError(f"{path}: no such file.")
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise CorpusFormatError(
-                    f"{path}, line {number}: not UTF-8 text ({exc.reason}); save the file as UTF-8."
-                ) from exc
-            if line.strip():
-                yield number, line
+    for number, line in read_lines(path):
+        line = line.removeprefix("\ufeff") if number == 1 else line
+        if line.strip():
+            yield number, line
 
 
 def _optional_str(obj: dict[str, Any], key: str, where: str, allow_int: bool = False) -> str:
@@ -100,7 +93,7 @@ def _meta(obj: dict[str, Any], where: str) -> dict[str, Any]:
 def parse_line(line: str, where: str) -> Passage:
     """One JSONL line as a passage; ``where`` ("file, line N") prefixes every error."""
     try:
-        obj = json.loads(line)
+        obj = loads(line, where)
     except json.JSONDecodeError as exc:
         raise CorpusFormatError(
             f"{where}: not valid JSON ({exc.msg} at column {exc.colno}) {_HINT}."

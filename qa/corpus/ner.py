@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from qa.corpus.files import read_lines
 from qa.errors import CorpusFormatError
 
 CANONICAL_TYPES = ("CHEMICAL", "DISEASE", "GENE", "SPECIES")
@@ -279,35 +280,26 @@ def read_ner_file(path: str | Path, untyped_as: str = "") -> Iterator[Sentence]:
     untyped_as = canonical_type(untyped_as) if untyped_as else ""
     tokens: list[str] = []
     labels: list[str] = []
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise CorpusFormatError(f"Cannot read NER file {path}: {exc.strerror or exc}") from exc
-    with handle:
-        for lineno, raw in enumerate(handle, start=1):
-            where = f"{path}, line {lineno}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise CorpusFormatError(f"{where}: not UTF-8 ({exc.reason}).") from exc
-            if lineno == 1:
-                line = line.removeprefix("\ufeff")
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                if tokens:
-                    yield Sentence(tokens, labels)
-                    tokens, labels = [], []
-                continue
-            if line.startswith("-DOCSTART-"):
-                continue
-            parts = line.split("\t") if "\t" in line else line.split()
-            if len(parts) < 2 or not parts[0].strip() or not parts[-1].strip():
-                raise CorpusFormatError(
-                    f"{where}: expected TOKEN<TAB>TAG, got {line[:80]!r}. Sentences are "
-                    "separated by blank lines."
-                )
-            tokens.append(parts[0].strip())
-            labels.append(_parse_tag(parts[-1].strip(), untyped_as, where))
+    for lineno, line in read_lines(path):
+        where = f"{path}, line {lineno}"
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            if tokens:
+                yield Sentence(tokens, labels)
+                tokens, labels = [], []
+            continue
+        if line.startswith("-DOCSTART-"):
+            continue
+        parts = line.split("\t") if "\t" in line else line.split()
+        if len(parts) < 2 or not parts[0].strip() or not parts[-1].strip():
+            raise CorpusFormatError(
+                f"{where}: expected TOKEN<TAB>TAG, got {line[:80]!r}. Sentences are "
+                "separated by blank lines."
+            )
+        tokens.append(parts[0].strip())
+        labels.append(_parse_tag(parts[-1].strip(), untyped_as, where))
     if tokens:
         yield Sentence(tokens, labels)
 

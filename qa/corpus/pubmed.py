@@ -6,9 +6,11 @@ dropped from the tree as soon as it has become a passage. Only ``Article/Abstrac
 ``OtherAbstract`` (translations, plain-language summaries) and the PMIDs quoted in
 ``CommentsCorrectionsList`` belong to other documents or repeat this one.
 
-The stdlib parser (expat through ElementTree) never fetches a DTD or an external entity: the
-``<!DOCTYPE ... "https://dtd.nlm.nih.gov/...">`` line of every file is not downloaded, and a
-``SYSTEM`` entity is reported as undefined instead of being read from disk.
+The stdlib parser (expat through ElementTree) never fetches a DTD: the
+``<!DOCTYPE ... "https://dtd.nlm.nih.gov/...">`` line of every file is not downloaded. Before
+that parse, the prolog (everything before the first element) is read once by an expat parser
+that refuses entity declarations, so a "billion laughs" or an external entity naming a local
+file is refused at once; a real PubMed file declares none.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from xml.parsers import expat
 
+from qa.corpus.files import (
+    GZIP_ERRORS,
+    GZIP_MAGIC,
+    encoding_error,
+    gzip_error,
+    refuse_entities,
+)
 from qa.errors import CorpusFormatError
 from qa.types import Passage
 
@@ -28,7 +38,6 @@ _log = logging.getLogger(__name__)
 
 _ARTICLE_TAGS = frozenset({"PubmedArticle", "PubmedBookArticle"})
 _RECORD_TAGS = _ARTICLE_TAGS | {"DeleteCitation"}
-_GZIP_MAGIC = b"\x1f\x8b"
 # Labels that carry no information and would only add noise to the text.
 _NO_LABEL = frozenset({"", "UNLABELLED", "UNASSIGNED"})
 
@@ -48,14 +57,48 @@ def _open(path: Path) -> IO[bytes]:
     """The file as bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
     if not path.is_file():
         raise CorpusFormatError(f"{path}: no such file.")
+    if path.is_dir():
+        raise CorpusFormatError(
+            f"{path}: is a folder; pass the files in it (e.g. {path}/*.xml.gz)."
+        )
     with path.open("rb") as fh:
         magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == _GZIP_MAGIC else path.open("rb")
+    if not magic:
+        raise CorpusFormatError(
+            f"{path}: the file is empty; expected PubMed XML (.xml or .xml.gz)."
+        )
+    return gzip.open(path, "rb") if magic == GZIP_MAGIC else path.open("rb")
+
+
+class _FirstElement(Exception):
+    """The prolog check has reached the root element: nothing more to check."""
+
+
+def _check_prolog(path: Path) -> None:
+    """Refuse a file that declares entities, reading only what comes before the root element.
+
+    A syntax error there is left to the parse proper, which reports it with its position.
+    """
+    parser = expat.ParserCreate()
+    refuse_entities(parser, path)
+
+    def first_element(*_: object) -> None:
+        raise _FirstElement
+
+    parser.StartElementHandler = first_element
+    with _open(path) as fh:
+        try:
+            while chunk := fh.read(1 << 16):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except (_FirstElement, expat.ExpatError):
+            return
 
 
 def _records(path: Path) -> Iterator[ET.Element]:
     """Each top-level record of the file, removed from the tree once the caller is done."""
     try:
+        _check_prolog(path)
         with _open(path) as fh:
             events = ET.iterparse(fh, events=("start", "end"))
             _, root = next(events)
@@ -70,10 +113,10 @@ def _records(path: Path) -> Iterator[ET.Element]:
             f"{path}, line {line}, column {column}: malformed XML ({reason}). A PubMed file that "
             "ends mid-record was usually cut short while downloading: fetch it again."
         ) from exc
-    except (OSError, EOFError) as exc:  # BadGzipFile is an OSError; a truncated .gz is EOFError
-        raise CorpusFormatError(
-            f"{path}: cannot be read as PubMed XML ({exc}). Is it a complete .xml or .xml.gz file?"
-        ) from exc
+    except GZIP_ERRORS as exc:  # a truncated .gz is EOFError, a damaged one zlib.error or OSError
+        raise gzip_error(path, exc) from exc
+    except (LookupError, ValueError) as exc:  # an encoding="..." that expat cannot use
+        raise encoding_error(path, exc) from exc
 
 
 def _text(elem: ET.Element | None) -> str:

@@ -31,6 +31,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from qa.corpus.files import read_lines
 from qa.corpus.relations.chemprot import read_chemprot
 from qa.corpus.relations.ddi import read_ddi
 from qa.corpus.relations.examples import RelationExample
@@ -56,8 +57,9 @@ def corpus_format(path: str | Path) -> str:
         return "tsv"
     if "pubtator" in path.name.lower():
         return "pubtator"
-    with path.open(encoding="utf-8") as fh:
-        first = next((line for line in fh if line.strip()), "")
+    first = next(
+        (line for _, line in read_lines(path, universal_newlines=True) if line.strip()), ""
+    )
     if first.lstrip().startswith("{"):
         return "chemprot"
     if re.match(r"^[^|\t]+\|t\|", first):

@@ -20,6 +20,7 @@ from collections import defaultdict
 from functools import partial
 from pathlib import Path
 
+from qa.corpus.files import loads, read_lines
 from qa.corpus.relations.examples import (
     CHEMICAL_OR_GENE,
     CPR_EVALUATED,
@@ -148,23 +149,22 @@ def read_chemprot(path: str | Path, *, negatives: bool = True) -> list[RelationE
     examples: list[RelationExample] = []
     by_sentence: dict[str, set[frozenset[Entity]]] = defaultdict(set)
     first_line: dict[str, int] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                marked, raw_label = record["text"], record["label"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise line_error(
-                    path, lineno, f'not a JSON object with "text" and "label" ({exc})'
-                ) from exc
-            text, first, second = _unmark_chemprot(str(marked), path, lineno)
-            label = _chemprot_label(str(raw_label), path, lineno)
-            source, meta = f"{path}:{lineno}", {"fine_label": str(raw_label)}
-            examples.append(example(text, first, second, label, source=source, meta=meta))
-            by_sentence[text].add(frozenset((first, second)))
-            first_line.setdefault(text, lineno)
+    for lineno, line in read_lines(path, universal_newlines=True):
+        if not line.strip():
+            continue
+        try:
+            record = loads(line, f"{path}, line {lineno}")
+            marked, raw_label = record["text"], record["label"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise line_error(
+                path, lineno, f'not a JSON object with "text" and "label" ({exc})'
+            ) from exc
+        text, first, second = _unmark_chemprot(str(marked), path, lineno)
+        label = _chemprot_label(str(raw_label), path, lineno)
+        source, meta = f"{path}:{lineno}", {"fine_label": str(raw_label)}
+        examples.append(example(text, first, second, label, source=source, meta=meta))
+        by_sentence[text].add(frozenset((first, second)))
+        first_line.setdefault(text, lineno)
     if negatives:
         for text, pairs in by_sentence.items():
             source = f"{path}:{first_line[text]}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
+from qa.corpus.files import encoding_error, refuse_entities
 from qa.corpus.relations.examples import (
     CHEMICAL,
     DDI_TYPES,
@@ -20,6 +21,7 @@ from qa.corpus.relations.examples import (
     line_error,
     span_entity,
 )
+from qa.errors import CorpusFormatError
 
 
 def _ddi_offsets(value: str) -> tuple[int, int]:
@@ -73,6 +75,7 @@ def read_ddi_file(path: str | Path) -> list[RelationExample]:
     examples: list[RelationExample] = []
     state: dict[str, Any] = {"text": None, "entities": {}}
     parser = expat.ParserCreate()
+    refuse_entities(parser, path)
 
     def start(name: str, attrs: dict[str, str]) -> None:
         lineno = parser.CurrentLineNumber
@@ -107,6 +110,10 @@ def read_ddi_file(path: str | Path) -> list[RelationExample]:
     except expat.ExpatError as exc:
         message = expat.errors.messages[exc.code]
         raise line_error(path, exc.lineno, f"not well-formed XML ({message})") from exc
+    except OSError as exc:
+        raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+    except (LookupError, ValueError) as exc:  # an encoding="..." that expat cannot use
+        raise encoding_error(path, exc) from exc
     return examples
 
 

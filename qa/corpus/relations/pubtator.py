@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.corpus.files import read_lines
 from qa.corpus.relations.examples import (
     CHEMICAL,
     DISEASE,
@@ -128,21 +129,20 @@ def read_pubtator(path: str | Path) -> list[PubTatorDocument]:
     path = Path(path)
     documents: list[PubTatorDocument] = []
     block: _Block | None = None
-    with path.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.rstrip("\r\n")
-            head = _TITLE_OR_ABSTRACT.match(line) if line.strip() else None
-            if not line.strip() or (head and head.group(2) == "t"):
-                if block is not None:
-                    documents.append(block.document(path))
-                block = _Block(head.group(1), head.group(3), lineno) if head else None
-            elif head:
-                pmid = head.group(1)
-                if block is None or block.pmid != pmid:
-                    raise line_error(path, lineno, f"abstract of {pmid} without its title line")
-                block.abstract = head.group(3)
-            else:
-                _annotation(block, line, path, lineno)
+    for lineno, raw in read_lines(path, universal_newlines=True):
+        line = raw.rstrip("\r\n")
+        head = _TITLE_OR_ABSTRACT.match(line) if line.strip() else None
+        if not line.strip() or (head and head.group(2) == "t"):
+            if block is not None:
+                documents.append(block.document(path))
+            block = _Block(head.group(1), head.group(3), lineno) if head else None
+        elif head:
+            pmid = head.group(1)
+            if block is None or block.pmid != pmid:
+                raise line_error(path, lineno, f"abstract of {pmid} without its title line")
+            block.abstract = head.group(3)
+        else:
+            _annotation(block, line, path, lineno)
     if block is not None:
         documents.append(block.document(path))
     return documents

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from qa.corpus.files import read_lines
 from qa.corpus.relations.examples import (
     CHEMICAL,
     CPR_EVALUATED,
@@ -103,20 +104,19 @@ def read_tsv(path: str | Path) -> list[RelationExample]:
     path = Path(path)
     corpus = _tsv_corpus(path)
     examples: list[RelationExample] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            if lineno == 1 and fields[0].strip().lower() in ("index", "sentence"):
-                continue  # the header of test.tsv
-            expected = "expected 'sentence<TAB>label' or 'index<TAB>sentence<TAB>label'"
-            check_field_count(fields, (2, 3), path, lineno, expected)
-            text, raw_label = fields[-2], fields[-1]
-            if "@CHEM-GENE$" in text:
-                continue
-            head, tail, label, family = _pair(text, raw_label, path, lineno)
-            source = f"{path}:{lineno}"
-            examples.append(RelationExample(text, head, tail, label, family, corpus, source))
+    for lineno, raw in read_lines(path, universal_newlines=True):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if lineno == 1 and fields[0].strip().lower() in ("index", "sentence"):
+            continue  # the header of test.tsv
+        expected = "expected 'sentence<TAB>label' or 'index<TAB>sentence<TAB>label'"
+        check_field_count(fields, (2, 3), path, lineno, expected)
+        text, raw_label = fields[-2], fields[-1]
+        if "@CHEM-GENE$" in text:
+            continue
+        head, tail, label, family = _pair(text, raw_label, path, lineno)
+        source = f"{path}:{lineno}"
+        examples.append(RelationExample(text, head, tail, label, family, corpus, source))
     return examples

@@ -17,12 +17,12 @@ file and the question; the files themselves are parsed by :mod:`qa.corpus.bioasq
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from qa.corpus.bioasq import Snippet, question_documents, question_snippets, string_field
+from qa.corpus.files import preview
 from qa.errors import CorpusFormatError
 from qa.evaluate.bioasq.model import MISSING, YESNO, ExactAnswer, Question
 
@@ -84,7 +84,7 @@ def _parse_exact(
         return ExactAnswer(label=_yesno_label(raw))
     nested = f"{where}: 'exact_answer' must be a list of lists for a {qtype} question"
     if not isinstance(raw, list):
-        raise CorpusFormatError(f"{nested}, got {json.dumps(raw)[:60]}.")
+        raise CorpusFormatError(f"{nested}, got {preview(raw)}.")
     if not raw:
         return ExactAnswer()
     if all(isinstance(x, list) for x in raw):
@@ -99,5 +99,5 @@ def _parse_exact(
         # the BioASQ1-2 flat factoid list
         return ExactAnswer(answers=[string_field(x, where, "each answer").lower() for x in raw])
     raise CorpusFormatError(
-        f'{nested} (e.g. [["answer", "synonym"], ["other answer"]]), got {json.dumps(raw)[:60]}.'
+        f'{nested} (e.g. [["answer", "synonym"], ["other answer"]]), got {preview(raw)}.'
     )
