@@ -229,10 +229,11 @@ def test_train_qtype_leaves_dev_questions_out_of_training(tmp_path, capsys) -> N
 
 def test_eval_bioasq_needs_an_index_or_gold_snippets(tmp_path, capsys) -> None:
     gold = golden_file(tmp_path / "gold.json")
-    with pytest.raises(SystemExit) as exc:
-        main(["eval", "bioasq", "--gold", str(gold), "--json"])
-    assert exc.value.code == 2
-    assert "one of the arguments --index --snippets is required" in capsys.readouterr().err
+    assert main(["eval", "bioasq", "--gold", str(gold), "--json"]) == 2
+    assert capsys.readouterr().err == (
+        "error: qa eval bioasq: one of the arguments --index --snippets is required "
+        "(see qa eval bioasq --help)\n"
+    )
 
 
 def test_demo_without_questions_serves_the_ui_and_reuses_its_index(
