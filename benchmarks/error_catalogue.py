@@ -76,6 +76,7 @@ CASES: tuple[Case, ...] = (
     case("corpus: billion-laughs XML", "corpus pubmed {ws}/laughs.xml -o {out}/p.jsonl", 2, "laughs.xml", needs=READERS),
     case("corpus: BioASQ documents: 5", "corpus bioasq {ws}/documents-5.json -o {out}/p.jsonl", 2, "documents-5.json", needs=READERS),
     case("corpus: a folder as input", "corpus jsonl {ws}/folder -o {out}/p.jsonl", 2, "folder"),
+    case("corpus: output path inside a file", "corpus jsonl {ws}/passages.jsonl -o {ws}/passages.jsonl/p.jsonl", 2, "passages.jsonl: File exists. Check the path"),
     case("corpus: --max-tokens -1", "corpus jsonl {ws}/passages.jsonl -o {out}/p.jsonl --max-tokens -1", 2, usage("--max-tokens", COUNT, "-1"), process=True),
     case("corpus: --max-tokens 2.5", "corpus jsonl {ws}/passages.jsonl -o {out}/p.jsonl --max-tokens 2.5", 2, usage("--max-tokens", COUNT, "2.5")),
     case("corpus: unknown kind", "corpus csv {ws}/passages.jsonl -o {out}/p.jsonl", 2, "argument kind: invalid choice: 'csv'"),
