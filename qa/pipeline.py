@@ -243,6 +243,8 @@ class QA:
         """
         question = clean_question(question)
         check_qtype(qtype)
+        if isinstance(passages, str) or not all(isinstance(h, (Hit, Passage)) for h in passages):
+            raise InvalidInput("passages must be a list of Passage (or Hit) objects.")
         hits = [h if isinstance(h, Hit) else Hit(h, 0.0) for h in passages]
         if not self.profile.reader.model:
             return QAResult(question, RETRIEVAL_ONLY, [], hits, qtype_source="retrieval only")

@@ -122,6 +122,8 @@ QTYPES = "use one of factoid, list, yesno, summary (or None to have it predicted
         ),
         (lambda qa: qa.answer(RETT, [], qtype="Factoid"), "Unknown question type 'Factoid'"),
         (lambda qa: qa.answer("", []), "The question is empty"),
+        (lambda qa: qa.answer(RETT, "MECP2"), "passages must be a list of Passage (or Hit)"),
+        (lambda qa: qa.answer(RETT, [{"id": "a"}]), "passages must be a list of Passage (or Hit)"),
     ],
 )
 def test_the_api_refuses_a_bad_k_mode_type_or_question_naming_what_it_accepts(
