@@ -145,8 +145,8 @@ CASES: tuple[Case, ...] = (
     case("demo: -k 0", "demo --no-serve -k 0", 2, usage("-k", COUNT, "0")),
     case("demo: a user's index built with another embedder", "demo --no-serve --index {ws}/user-index --profile {ws}/other-embedder.toml", 2, "user-index", needs=STORE),
     # --- signals sent to a running command ---
-    case("SIGTERM during index build", "index build {ws}/big.jsonl -o {out}/big", 143, "qa: stopped (SIGTERM)", signal=signal.SIGTERM),
-    case("SIGINT during index build", "index build {ws}/big.jsonl -o {out}/big", 130, "qa: interrupted (Ctrl-C)", signal=signal.SIGINT),
+    case("SIGTERM during index build", "index build {ws}/big.jsonl -o {out}/big --device cpu", 143, "qa: stopped (SIGTERM)", signal=signal.SIGTERM),
+    case("SIGINT during index build", "index build {ws}/big.jsonl -o {out}/big --device cpu", 130, "qa: interrupted (Ctrl-C)", signal=signal.SIGINT),
 )
 # fmt: on
 

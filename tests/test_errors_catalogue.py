@@ -51,6 +51,7 @@ def test_the_catalogue_spans_every_command_group_with_at_least_forty_cases() -> 
     assert len({c.name for c in catalogue.CASES}) == len(catalogue.CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", catalogue.CASES, ids=[c.name for c in catalogue.CASES])
 def test_a_bad_input_is_one_line_with_the_right_status_and_touches_nothing(workspace, case) -> None:
     row = catalogue.run_case(case, workspace)

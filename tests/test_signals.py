@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from qa.cli import main
 
 from .test_embedder_training import golden_file
@@ -51,6 +53,7 @@ def wait_for(chunks: list[str], text: str, proc: subprocess.Popen, seconds: floa
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_training_loop_within_seconds_and_writes_no_model(tmp_path) -> None:
     gold = golden_file(tmp_path / "gold.json")
     before = gold.read_bytes()
