@@ -16,10 +16,19 @@ from pathlib import Path
 
 from qa.components import Components
 from qa.config import Profile, load_profile
-from qa.errors import QAError
+from qa.errors import InvalidInput, QAError, check_choice, check_count
 from qa.index.store import LoadedIndex, load_index
 from qa.read.answering import answer_passages
-from qa.types import RETRIEVAL_ONLY, Annotations, Hit, Passage, QAResult
+from qa.retrieve.base import Searcher
+from qa.types import (
+    QUESTION_TYPES,
+    RETRIEVAL_MODES,
+    RETRIEVAL_ONLY,
+    Annotations,
+    Hit,
+    Passage,
+    QAResult,
+)
 
 MAX_QUESTION_CHARS = 2000
 WARM_UP_QUESTION = "Which gene is mutated in cystic fibrosis?"
@@ -28,8 +37,10 @@ WARM_UP_PASSAGE = Passage("warm-up", "Cystic fibrosis is caused by mutations in 
 
 def clean_question(question: str) -> str:
     """Refuse an empty question; cut an enormous one (with a warning) instead of failing."""
-    if not isinstance(question, str) or not question.strip():
-        raise QAError(
+    if not isinstance(question, str):
+        raise InvalidInput(f"The question must be a str, not {type(question).__name__}.")
+    if not question.strip():
+        raise InvalidInput(
             "The question is empty: type a question, e.g. 'Which gene is mutated in Rett syndrome?'"
         )
     question = " ".join(question.split())
@@ -40,6 +51,21 @@ def clean_question(question: str) -> str:
         )
         question = question[:MAX_QUESTION_CHARS]
     return question
+
+
+def clean_questions(questions: Sequence[str]) -> list[str]:
+    """:func:`clean_question` of each; a single str is refused (it would be read letter by
+    letter)."""
+    if isinstance(questions, str) or not isinstance(questions, Sequence):
+        raise InvalidInput(
+            f"questions must be a list of str, not {type(questions).__name__}: "
+            "use search or ask for one question."
+        )
+    return [clean_question(q) for q in questions]
+
+
+def check_qtype(qtype: str | None) -> None:
+    check_choice("question type", qtype, QUESTION_TYPES, none_ok="to have it predicted")
 
 
 def current_profile_of(index_dir: str | Path) -> Profile | None:
@@ -130,12 +156,14 @@ class QA:
         return self.components.annotator.annotate(text)
 
     def search(self, question: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
-        return self._index().retriever(mode).search(clean_question(question), k)
+        question = clean_question(question)
+        return self._retriever(k, mode).search(question, k)
 
     def batch_search(
         self, questions: Sequence[str], k: int = 10, mode: str = "hybrid"
     ) -> list[list[Hit]]:
-        return self._index().retriever(mode).batch_search([clean_question(q) for q in questions], k)
+        cleaned = clean_questions(questions)
+        return self._retriever(k, mode).batch_search(cleaned, k)
 
     def question_type(self, question: str) -> tuple[str, float]:
         """The predicted type of a question and its probability."""
@@ -157,8 +185,10 @@ class QA:
         when ``ideal`` is true.
         """
         question = clean_question(question)
+        check_qtype(qtype)
+        retriever = self._retriever(k, mode)
         started = time.perf_counter()
-        hits = self._index().retriever(mode).search(question, k)
+        hits = retriever.search(question, k)
         retrieve_ms = _ms(started)
         result = self.answer(
             question, hits, qtype=qtype, ideal=ideal, annotate=annotate, ranked=True
@@ -175,12 +205,15 @@ class QA:
         annotate: bool | None = None,
     ) -> list[QAResult]:
         """Answer many questions: retrieval is batched, reading goes question by question."""
-        cleaned = [clean_question(q) for q in questions]
+        cleaned = clean_questions(questions)
         qtypes = list(qtypes) if qtypes is not None else [None] * len(cleaned)
         if len(qtypes) != len(cleaned):
-            raise QAError(f"{len(cleaned)} questions but {len(qtypes)} question types.")
+            raise InvalidInput(f"{len(cleaned)} questions but {len(qtypes)} question types.")
+        for qtype in qtypes:
+            check_qtype(qtype)
+        retriever = self._retriever(k, mode)
         started = time.perf_counter()
-        all_hits = self._index().retriever(mode).batch_search(cleaned, k)
+        all_hits = retriever.batch_search(cleaned, k)
         retrieve_ms = _ms(started) / max(1, len(cleaned))
         results = []
         for question, qtype, hits in zip(cleaned, qtypes, all_hits):
@@ -209,6 +242,9 @@ class QA:
         entities inside each answer span.
         """
         question = clean_question(question)
+        check_qtype(qtype)
+        if isinstance(passages, str) or not all(isinstance(h, (Hit, Passage)) for h in passages):
+            raise InvalidInput("passages must be a list of Passage (or Hit) objects.")
         hits = [h if isinstance(h, Hit) else Hit(h, 0.0) for h in passages]
         if not self.profile.reader.model:
             return QAResult(question, RETRIEVAL_ONLY, [], hits, qtype_source="retrieval only")
@@ -224,6 +260,12 @@ class QA:
             ideal=ideal,
             ranked=ranked,
         )
+
+    def _retriever(self, k: int, mode: str) -> Searcher:
+        """The index's retriever of ``mode``, once ``k`` and ``mode`` are known to be valid."""
+        check_count("k", k)
+        check_choice("retrieval mode", mode, RETRIEVAL_MODES)
+        return self._index().retriever(mode)
 
     def _index(self) -> LoadedIndex:
         if self.index is None:

@@ -229,10 +229,11 @@ def test_train_qtype_leaves_dev_questions_out_of_training(tmp_path, capsys) -> N
 
 def test_eval_bioasq_needs_an_index_or_gold_snippets(tmp_path, capsys) -> None:
     gold = golden_file(tmp_path / "gold.json")
-    with pytest.raises(SystemExit) as exc:
-        main(["eval", "bioasq", "--gold", str(gold), "--json"])
-    assert exc.value.code == 2
-    assert "one of the arguments --index --snippets is required" in capsys.readouterr().err
+    assert main(["eval", "bioasq", "--gold", str(gold), "--json"]) == 2
+    assert capsys.readouterr().err == (
+        "error: qa eval bioasq: one of the arguments --index --snippets is required "
+        "(see qa eval bioasq --help)\n"
+    )
 
 
 def test_demo_without_questions_serves_the_ui_and_reuses_its_index(
@@ -271,3 +272,51 @@ def test_train_flags_default_to_the_trainers_own_settings(trainer) -> None:
     defaults = importlib.import_module(f"qa.train.{trainer}").DEFAULT_TRAINING_CONFIG
     run = training_run(args, ["x"], [])
     assert (run.config, run.base, run.out) == (defaults, DEFAULT_BASE, "out")
+
+
+def test_debug_shows_the_traceback_before_the_one_line(tmp_path, capsys, monkeypatch) -> None:
+    missing = str(tmp_path / "none")
+    assert main(["search", "anything", "--index", missing]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(["--debug", "search", "anything", "--index", missing]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert err.splitlines()[-1] == (
+        f"error: No index at {missing}: build one with: qa index build PASSAGES.jsonl -o {missing}"
+    )
+    monkeypatch.setenv("QA_DEBUG", "1")
+    assert main(["search", "anything", "--index", missing]) == 2
+    assert capsys.readouterr().err.startswith("Traceback (most recent call last):")
+
+
+def test_a_bug_is_one_short_line_that_says_how_to_see_the_traceback() -> None:
+    from qa.cli import internal_error
+
+    try:
+        int("x\n" * 200)
+    except ValueError as exc:
+        line = internal_error(exc)
+    assert line.startswith("qa: internal error (ValueError: invalid literal for int() with base 10")
+    assert line.endswith("…); rerun with --debug (or QA_DEBUG=1) for the traceback")
+    assert "\n" not in line and len(line) < 260
+
+
+def test_a_file_the_user_cannot_write_is_a_user_error(tmp_path, passages_file, capsys) -> None:
+    out = tmp_path / "passages.jsonl" / "out.jsonl"  # a folder that is a file
+    assert main(["corpus", "jsonl", str(passages_file), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {passages_file}: File exists. Check the path and its permissions.\n"
+    )
+
+
+def test_eval_bioasq_writes_its_submission_and_report_whole(tmp_path, capsys) -> None:
+    """Written under a temporary name and moved into place: no other file appears beside them."""
+    gold = golden_file(tmp_path / "gold.json")
+    out = tmp_path / "out"
+    argv = ["eval", "bioasq", "--gold", str(gold), "--snippets", "gold", "--device", "cpu"]
+    argv += ["--submission", str(out / "sub.json"), "--out", str(out / "report.md"), "--json"]
+    assert main(argv) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["report.md", "sub.json"]
+    submitted = json.loads((out / "sub.json").read_text(encoding="utf-8"))
+    assert len(submitted["questions"]) == 5
+    assert (out / "report.md").read_text(encoding="utf-8").startswith("#")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qa.config import load_profile
-from qa.errors import ConfigError, QAError
+from qa.errors import ConfigError, InvalidInput, QAError
 from qa.evaluate.run import run_bioasq
 from qa.index.store import build_index
 from qa.pipeline import QA
@@ -87,6 +87,70 @@ def test_ask_batch_answers_as_ask_does_one_question_at_a_time(qa) -> None:
         assert [h.passage.id for h in many.hits] == [h.passage.id for h in one.hits]
         assert spans(many) == spans(one)
         assert list(many.timings) == list(one.timings)
+
+
+MODES = "use one of hybrid, bm25, dense."
+QTYPES = "use one of factoid, list, yesno, summary (or None to have it predicted)."
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda qa: qa.search(RETT, k=-1, mode="bm25"), "k must be at least 1, not -1."),
+        (lambda qa: qa.search(RETT, k=-2, mode="hybrid"), "k must be at least 1, not -2."),
+        (lambda qa: qa.search(RETT, k=0, mode="dense"), "k must be at least 1, not 0."),
+        (lambda qa: qa.search(RETT, k=True), "k must be a whole number of at least 1, not True."),
+        (lambda qa: qa.search(RETT, k=2.5), "k must be a whole number of at least 1, not 2.5."),
+        (lambda qa: qa.search(RETT, k="3"), "k must be a whole number of at least 1, not '3'."),
+        (lambda qa: qa.search(RETT, mode="sparse"), f"Unknown retrieval mode 'sparse': {MODES}"),
+        (lambda qa: qa.search(42), "The question must be a str, not int."),
+        (lambda qa: qa.batch_search([RETT], k=0), "k must be at least 1, not 0."),
+        (
+            lambda qa: qa.batch_search(RETT),
+            "questions must be a list of str, not str: use search or ask for one question.",
+        ),
+        (lambda qa: qa.ask(RETT, k=0), "k must be at least 1, not 0."),
+        (lambda qa: qa.ask(RETT, mode=None), f"Unknown retrieval mode None: {MODES}"),
+        (lambda qa: qa.ask(RETT, qtype="yes/no"), f"Unknown question type 'yes/no': {QTYPES}"),
+        (lambda qa: qa.ask(None), "The question must be a str, not NoneType."),
+        (lambda qa: qa.ask_batch([RETT, "  "], k=2), "The question is empty"),
+        (lambda qa: qa.ask_batch([RETT], k=-5), "k must be at least 1, not -5."),
+        (lambda qa: qa.ask_batch([RETT], qtypes=["list", "factoid"]), "1 questions but 2"),
+        (
+            lambda qa: qa.ask_batch([RETT], qtypes=["fact"]),
+            f"Unknown question type 'fact': {QTYPES}",
+        ),
+        (lambda qa: qa.answer(RETT, [], qtype="Factoid"), "Unknown question type 'Factoid'"),
+        (lambda qa: qa.answer("", []), "The question is empty"),
+        (lambda qa: qa.answer(RETT, "MECP2"), "passages must be a list of Passage (or Hit)"),
+        (lambda qa: qa.answer(RETT, [{"id": "a"}]), "passages must be a list of Passage (or Hit)"),
+    ],
+)
+def test_the_api_refuses_a_bad_k_mode_type_or_question_naming_what_it_accepts(
+    qa, call, message
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        call(qa)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_no_retriever_searches_for_fewer_than_one_passage(qa, mode) -> None:
+    """The retrievers check ``k`` themselves, so no caller reaches FAISS with k <= 0."""
+    retriever = qa.index.retriever(mode)
+    for k in (0, -3):
+        with pytest.raises(InvalidInput, match=f"k must be at least 1, not {k}."):
+            retriever.search(RETT, k)
+        with pytest.raises(InvalidInput, match=f"k must be at least 1, not {k}."):
+            retriever.batch_search([], k)
+
+
+def test_a_numpy_integer_k_is_a_whole_number_too(qa) -> None:
+    import numpy as np
+
+    hits = qa.search(RETT, k=np.int64(2), mode="bm25")
+    assert [h.passage.id for h in hits] == [h.passage.id for h in qa.search(RETT, k=2, mode="bm25")]
+    assert len(hits) == 2
 
 
 def test_a_profile_without_a_reader_returns_the_retrieved_passages(tmp_path, sample) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from qa.config import available_profiles
@@ -24,6 +25,53 @@ NER_SOURCES_HELP = (
 )
 # Alphabetical, as the help has always listed them; also the order `qa eval retrieval` reports.
 MODE_CHOICES = sorted(RETRIEVAL_MODES)
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer from ``low`` (to ``high``); argparse's message then
+    names the option, e.g. "argument -k: expected a whole number of at least 1, got '0'"."""
+    wanted = (
+        f"a whole number of at least {low}"
+        if high is None
+        else f"a whole number from {low} to {high}"
+    )
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def number(low: float, high: float | None = None, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number of at least ``low`` (or above it) up to ``high``."""
+    wanted = f"a number {'above' if above else 'of at least'} {low:g}"
+    if high is not None:
+        wanted += f" and at most {high:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        too_low = value <= low if above else value < low
+        if not math.isfinite(value) or too_low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+COUNT = whole_number(1)
+NON_NEGATIVE = whole_number(0)
+PORT = whole_number(0, 65535)
 
 
 def add_command_group(
@@ -42,7 +90,7 @@ def add_query_args(
     parser.add_argument(positional)
     parser.add_argument("--index", required=True)
     parser.add_argument("--mode", default="hybrid", choices=MODE_CHOICES)
-    parser.add_argument("-k", type=int, default=10, help=k_help)
+    parser.add_argument("-k", type=COUNT, default=10, help=k_help)
 
 
 def print_json(data: Any) -> None:
@@ -78,7 +126,7 @@ def add_model_args(parser: argparse.ArgumentParser, default_profile: str | None 
 
 def add_host_port_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--port", type=PORT, default=7860)
 
 
 def add_json_arg(parser: argparse.ArgumentParser) -> None:
@@ -105,13 +153,13 @@ def add_training_args(
     """-o, --base, --epochs, --batch-size, --lr, [--max-seq-length], --max-steps, --seed, --device."""
     parser.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
     parser.add_argument("--base", default=base, help="model to start from (spec, folder, hub id)")
-    parser.add_argument("--epochs", type=int, default=epochs)
-    parser.add_argument("--batch-size", type=int, default=batch_size)
-    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--epochs", type=COUNT, default=epochs)
+    parser.add_argument("--batch-size", type=COUNT, default=batch_size)
+    parser.add_argument("--lr", type=number(0.0, above=True), default=lr)
     if max_seq_length is not None:
-        parser.add_argument("--max-seq-length", type=int, default=max_seq_length)
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
-    parser.add_argument("--seed", type=int, default=13, help="shuffling (and sampling)")
+        parser.add_argument("--max-seq-length", type=COUNT, default=max_seq_length)
+    parser.add_argument("--max-steps", type=COUNT, default=None, help="stop after N steps")
+    parser.add_argument("--seed", type=NON_NEGATIVE, default=13, help="shuffling (and sampling)")
     add_device_arg(parser)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qa.cli.common import add_profile_arg
+from qa.cli.common import COUNT, add_profile_arg
 from qa.config import load_profile
 
 
@@ -27,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("kind", choices=["bioasq", "jsonl", "pubmed", "pubmedqa"])
     p.add_argument("inputs", nargs="+", help="input files")
     p.add_argument("-o", "--output", required=True, help="passages.jsonl to write")
-    p.add_argument("--max-tokens", type=int, default=0, help="passage budget (default: profile)")
+    p.add_argument(
+        "--max-tokens", type=COUNT, default=None, help="passage budget (default: profile)"
+    )
     add_profile_arg(p)
     p.set_defaults(func=cmd_corpus)

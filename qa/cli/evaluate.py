@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from qa.atomic import write_text
 from qa.cli.common import (
+    COUNT,
     MODE_CHOICES,
     NER_SOURCES_HELP,
     add_command_group,
@@ -97,15 +98,14 @@ def cmd_eval_bioasq(args: argparse.Namespace) -> int:
         snippets="gold" if args.snippets else None,
         k=args.k,
         mode=args.mode,
-        limit=args.limit,
+        limit=args.limit or 0,
         predict_types=args.predict_types,
     )
     if args.submission:
         write_json(run["submission"], args.submission)
         print(f"Wrote the submission to {args.submission}", file=sys.stderr)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(report_markdown(run, command=command_line()), encoding="utf-8")
+        write_text(args.out, report_markdown(run, command=command_line()))
         print(f"Wrote the report to {args.out}", file=sys.stderr)
     metrics = run["metrics"]
     if args.json:
@@ -176,7 +176,7 @@ def _register_bioasq(evaluate: argparse._SubParsersAction) -> None:
     p.add_argument("--gold", nargs="+", required=True, help=GOLD_HELP)
     p.add_argument("--index", required=True)
     p.add_argument("--modes", nargs="+", default=list(MODE_CHOICES), choices=MODE_CHOICES)
-    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--limit", type=COUNT, default=None, help="only the first N questions")
     add_json_arg(p)
     add_model_args(p)
     p.set_defaults(func=cmd_eval_retrieval)
@@ -206,8 +206,8 @@ def _register_bioasq(evaluate: argparse._SubParsersAction) -> None:
         "--snippets", choices=["gold"], help="answer from each question's gold snippets (phase B)"
     )
     p.add_argument("--mode", default="hybrid", choices=MODE_CHOICES)
-    p.add_argument("-k", type=int, default=10, help="passages read per question (--index)")
-    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("-k", type=COUNT, default=10, help="passages read per question (--index)")
+    p.add_argument("--limit", type=COUNT, default=None, help="only the first N questions")
     p.add_argument(
         "--predict-types", action="store_true", help="use the question-type classifier, not gold"
     )
@@ -232,7 +232,7 @@ def _register_annotation(evaluate: argparse._SubParsersAction) -> None:
         + NER_SOURCES_HELP.format(names=names, split="test")
         + "; names take their test split",
     )
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=COUNT, default=32)
     add_json_arg(p)
     add_data_dir_arg(p)
     add_device_arg(p)

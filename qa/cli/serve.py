@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from qa.cli.common import add_host_port_args, add_model_args, print_hits, print_result
+from qa.cli.common import COUNT, add_host_port_args, add_model_args, print_hits, print_result
 from qa.config import load_profile
 from qa.types import RETRIEVAL_ONLY
 
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "questions", nargs="*", help="answer these in the terminal instead of serving the UI"
     )
     p.add_argument("--index", default="indexes/demo")
-    p.add_argument("-k", type=int, default=3, help="passages printed per question (terminal)")
+    p.add_argument("-k", type=COUNT, default=3, help="passages printed per question (terminal)")
     p.add_argument(
         "--no-serve", action="store_true", help="answer three example questions and exit"
     )

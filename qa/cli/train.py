@@ -8,11 +8,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qa.cli.common import (
+    COUNT,
     NER_SOURCES_HELP,
+    NON_NEGATIVE,
     add_command_group,
     add_data_dir_arg,
     add_training_args,
     command_line,
+    number,
     print_json,
     training_run,
 )
@@ -153,7 +156,7 @@ def _register_ner(train: argparse._SubParsersAction) -> None:
     add_training_args(p, epochs=3, batch_size=32, lr=5e-5, max_seq_length=256)
     p.add_argument(
         "--max-dev-sentences",
-        type=int,
+        type=COUNT,
         default=None,
         help="evaluate on the first N sentences of each dev corpus only (faster epochs)",
     )
@@ -176,13 +179,13 @@ def _register_relations(train: argparse._SubParsersAction) -> None:
     add_training_args(p, epochs=3, batch_size=32, lr=5e-5, max_seq_length=128)
     p.add_argument(
         "--negative-ratio",
-        type=float,
+        type=number(0.0),
         default=None,
         help="keep at most this many none pairs per related pair in each corpus (default: all)",
     )
     p.add_argument(
         "--trainable-layers",
-        type=int,
+        type=NON_NEGATIVE,
         default=None,
         help="train only the top N transformer layers (a smaller overlay; default: all)",
     )

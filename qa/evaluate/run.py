@@ -19,6 +19,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from qa.atomic import write_text
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passages
 from qa.errors import QAError
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a, evaluate_phase_b
@@ -271,12 +272,8 @@ def per_batch(questions: Sequence[GoldQuestion], entries: Sequence[dict]) -> dic
 
 
 def write_json(data: Any, path: str | Path) -> None:
-    """Write JSON atomically (a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    """Write JSON that is never seen half written (see :func:`qa.atomic.write_text`)."""
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def _fmt(value: Any) -> str:

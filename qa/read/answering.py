@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
 from qa.config import AnnotateConfig, ReaderConfig
-from qa.errors import QAError
+from qa.errors import check_choice
 from qa.types import QUESTION_TYPES, SPAN_TYPES, Annotations, Answer, Hit, Passage, QAResult, YesNo
 
 if TYPE_CHECKING:
@@ -105,11 +105,7 @@ def question_type(
         with timed(timings, "qtype_ms"):
             predicted, probability = models.qtype.predict(question)
         return predicted, "predicted", probability
-    if qtype not in QUESTION_TYPES:
-        raise QAError(
-            f"Unknown question type {qtype!r}: use {', '.join(QUESTION_TYPES)} (or none to "
-            "have it predicted)."
-        )
+    check_choice("question type", qtype, QUESTION_TYPES, none_ok="to have it predicted")
     return qtype, "given", None
 
 

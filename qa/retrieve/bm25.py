@@ -17,6 +17,7 @@ import numpy as np
 import Stemmer
 
 from qa.config import IndexConfig
+from qa.errors import check_count
 from qa.retrieve.base import rows_to_hits
 from qa.types import Hit, Passage
 
@@ -84,7 +85,7 @@ class BM25Index:
 
     def search_indices(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Row-aligned (indices, scores) of the top ``k`` documents per query."""
-        k = min(k, len(self.passages))
+        k = min(check_count("k", k), len(self.passages))
         tokens = bm25s.tokenize(
             list(queries),
             stopwords=self.stopwords,
@@ -108,6 +109,7 @@ class BM25Index:
         return indices, scores
 
     def batch_search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        check_count("k", k)
         if not queries:
             return []
         indices, scores = self.search_indices(queries, k)

@@ -14,6 +14,7 @@ import faiss
 import numpy as np
 
 from qa.config import IndexConfig
+from qa.errors import check_count
 from qa.retrieve.base import rows_to_hits
 from qa.retrieve.encoder import SentenceEncoder
 from qa.types import Hit, Passage
@@ -123,6 +124,7 @@ class DenseIndex:
         return cls(encoder, index, passages, query_max_length=query_max_length)
 
     def search_indices(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        check_count("k", k)
         vectors = self.encoder.encode(list(queries), max_length=self.query_max_length)
         # A handful of queries cannot be split across threads; FAISS's OpenMP workers would
         # only wake up to fight torch's for the cores (measured: 6.3 ms -> 4.2 ms per query).
@@ -136,6 +138,7 @@ class DenseIndex:
         return indices, scores
 
     def batch_search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        check_count("k", k)
         if not queries:
             return []
         indices, scores = self.search_indices(queries, k)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from qa.config import FusionConfig
+from qa.errors import check_count
 from qa.retrieve.base import Searcher
 from qa.types import Hit
 
@@ -76,7 +77,7 @@ class HybridRetriever:
         self.config = config
 
     def batch_search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
-        depth = max(k, self.config.depth)
+        depth = max(check_count("k", k), self.config.depth)
         per_retriever = {r.name: r.batch_search(queries, depth) for r in self.retrievers}
         return [
             fuse({name: lists[i] for name, lists in per_retriever.items()}, k, self.config)
