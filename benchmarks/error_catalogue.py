@@ -32,11 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# `needs` names the helper branch (issue 12) a case relies on: R the hostile-input readers and
-# the scorer, S the index store (manifest schema, demo and output folders); "" this branch. The
-# billion-laughs and `documents: 5` files are refused already; "a file outside" is refused today
-# only because its checksum differs (S keeps every manifest path inside the index folder).
-READERS, STORE = "R", "S"
 MAX_STOP_SECONDS = 10  # a signalled command exits this soon
 
 
@@ -46,7 +41,6 @@ class Case:
     argv: tuple[str, ...]  # {ws}: the workspace, {out}: an empty folder for outputs
     status: int
     message: str  # a fragment of the one line on stderr
-    needs: str = ""
     process: bool = False  # run as `python -m qa.cli` (real exit status and stderr)
     signal: int = 0  # sent to the running process (implies process)
 
@@ -72,9 +66,9 @@ CASES: tuple[Case, ...] = (
     # --- qa corpus ---
     case("corpus: missing input file", "corpus jsonl {ws}/absent.jsonl -o {out}/p.jsonl", 2, "absent.jsonl"),
     case("corpus: a line that is not JSON", "corpus jsonl {ws}/not-json.jsonl -o {out}/p.jsonl", 2, "not-json.jsonl, line 1"),
-    case("corpus: JSON nested 100k deep", "corpus jsonl {ws}/deep.jsonl -o {out}/p.jsonl", 2, "deep.jsonl", needs=READERS),
+    case("corpus: JSON nested 100k deep", "corpus jsonl {ws}/deep.jsonl -o {out}/p.jsonl", 2, "deep.jsonl"),
     case("corpus: gzip cut short", "corpus pubmed {ws}/truncated.xml.gz -o {out}/p.jsonl", 2, "truncated.xml.gz"),
-    case("corpus: gzip corrupted mid-stream", "corpus pubmed {ws}/corrupt.xml.gz -o {out}/p.jsonl", 2, "corrupt.xml.gz", needs=READERS),
+    case("corpus: gzip corrupted mid-stream", "corpus pubmed {ws}/corrupt.xml.gz -o {out}/p.jsonl", 2, "corrupt.xml.gz"),
     case("corpus: billion-laughs XML", "corpus pubmed {ws}/laughs.xml -o {out}/p.jsonl", 2, "laughs.xml"),
     case("corpus: BioASQ documents: 5", "corpus bioasq {ws}/documents-5.json -o {out}/p.jsonl", 2, "documents-5.json"),
     case("corpus: a folder as input", "corpus jsonl {ws}/folder -o {out}/p.jsonl", 2, "folder"),
@@ -91,11 +85,11 @@ CASES: tuple[Case, ...] = (
     case("index build: duplicate ids", "index build {ws}/duplicates.jsonl -o {out}/index", 2, "duplicate id 'p1'"),
     case("index build: model folder without weights", "index build {ws}/passages.jsonl -o {out}/index --profile {ws}/no-weights.toml", 2, "no-weights"),
     case("index build: unknown --format", "index build {ws}/passages.jsonl -o {out}/index --format csv", 2, "argument --format: invalid choice: 'csv'"),
-    case("index build: into a user's folder with a manifest.json", "index build {ws}/passages.jsonl -o {ws}/webapp", 2, "webapp", needs=STORE),
+    case("index build: into a user's folder with a manifest.json", "index build {ws}/passages.jsonl -o {ws}/webapp", 2, "webapp"),
     case("index info: missing folder", "index info {ws}/absent-index", 2, "qa index build", process=True),
     case("index info: manifest not JSON", "index info {ws}/index-bad-json", 2, "manifest.json is damaged"),
-    case("index info: manifest missing keys", "index info {ws}/index-no-keys", 2, "manifest", needs=STORE),
-    case("index info: manifest names a file outside", "index info {ws}/index-outside --verify", 2, "etc/hostname", needs=STORE),
+    case("index info: manifest missing keys", "index info {ws}/index-no-keys", 2, "manifest"),
+    case("index info: manifest names a file outside", "index info {ws}/index-outside --verify", 2, "etc/hostname"),
     case("index info: tampered passages", "index info {ws}/index-tampered --verify", 2, "passages.jsonl"),
     # --- qa search ---
     case("search: -k 0", SEARCH + ["{ws}/index", "-k", "0"], 2, usage("-k", COUNT, "0")),
@@ -104,7 +98,7 @@ CASES: tuple[Case, ...] = (
     case("search: missing index", SEARCH + ["{ws}/absent-index"], 2, "qa index build", process=True),
     case("search: deleted faiss file", SEARCH + ["{ws}/index-no-faiss"], 2, "index-no-faiss"),
     case("search: manifest not JSON", SEARCH + ["{ws}/index-bad-json"], 2, "manifest.json is damaged"),
-    case("search: manifest a JSON list", SEARCH + ["{ws}/index-list"], 2, "index-list", needs=STORE),
+    case("search: manifest a JSON list", SEARCH + ["{ws}/index-list"], 2, "index-list"),
     case("search: a file as the index", SEARCH + ["{ws}/passages.jsonl"], 2, "passages.jsonl"),
     case("search: empty question", ["search", "   ", "--index", "{ws}/index"], 2, "The question is empty"),
     # --- qa ask ---
@@ -119,8 +113,8 @@ CASES: tuple[Case, ...] = (
     case("eval bioasq: -k -1", "eval bioasq --gold {ws}/gold.json --snippets gold -k -1", 2, usage("-k", COUNT, "-1")),
     case("eval bioasq: --index and --snippets", "eval bioasq --gold {ws}/gold.json --index {ws}/index --snippets gold", 2, "not allowed with argument"),
     case("eval bioasq: missing gold", "eval bioasq --gold {ws}/absent.json --snippets gold --submission {out}/s.json", 2, "absent.json"),
-    case("eval score: NaN offset", "eval score --gold {ws}/gold.json --submission {ws}/nan-offset.json", 2, "nan-offset.json", needs=READERS),
-    case("eval score: submission nested 100k deep", "eval score --gold {ws}/gold.json --submission {ws}/deep.jsonl", 2, "deep.jsonl", needs=READERS),
+    case("eval score: NaN offset", "eval score --gold {ws}/gold.json --submission {ws}/nan-offset.json", 2, "nan-offset.json"),
+    case("eval score: submission nested 100k deep", "eval score --gold {ws}/gold.json --submission {ws}/deep.jsonl", 2, "deep.jsonl"),
     case("eval score: unknown --version", "eval score --gold {ws}/gold.json --submission {ws}/gold.json --version 4", 2, "argument --version: invalid choice: 4"),
     case("eval score: missing submission", "eval score --gold {ws}/gold.json --submission {ws}/absent.json", 2, "absent.json"),
     case("eval score: submission not JSON", "eval score --gold {ws}/gold.json --submission {ws}/not-json.jsonl", 2, "not-json.jsonl"),
@@ -145,7 +139,7 @@ CASES: tuple[Case, ...] = (
     case("serve: no --index", "serve", 2, "the following arguments are required: --index"),
     case("serve: missing index", "serve --index {ws}/absent-index", 2, "qa index build"),
     case("demo: -k 0", "demo --no-serve -k 0", 2, usage("-k", COUNT, "0")),
-    case("demo: a user's index built with another embedder", "demo --no-serve --index {ws}/user-index --profile {ws}/other-embedder.toml", 2, "user-index", needs=STORE),
+    case("demo: a user's index built with another embedder", "demo --no-serve --index {ws}/user-index --profile {ws}/other-embedder.toml", 2, "user-index"),
     # --- signals sent to a running command ---
     case("SIGTERM during index build", "index build {ws}/big.jsonl -o {out}/big --device cpu", 143, "qa: stopped (SIGTERM)", signal=signal.SIGTERM),
     case("SIGINT during index build", "index build {ws}/big.jsonl -o {out}/big --device cpu", 130, "qa: interrupted (Ctrl-C)", signal=signal.SIGINT),
@@ -395,7 +389,6 @@ def run_case(c: Case, ws: Path) -> dict:
         "written": written,
         "seconds": round(seconds, 1),
         "exit_after_signal_s": after_signal,
-        "needs": c.needs,
         "passed": status == c.status
         and len(lines) == 1
         and "Traceback" not in err
@@ -413,10 +406,9 @@ def run_catalogue(ws: Path, only: list[str] | None = None) -> list[dict]:
 def markdown(rows: list[dict]) -> str:
     lines = ["| case | exit | message | passed |", "|---|---|---|---|"]
     for r in rows:
-        needs = f" (needs {r['needs']})" if r["needs"] else ""
         message = r["message"].replace("|", "\\|")
         lines.append(
-            f"| {r['case']}{needs} | {r['status']} | {message} | {'yes' if r['passed'] else 'NO'} |"
+            f"| {r['case']} | {r['status']} | {message} | {'yes' if r['passed'] else 'NO'} |"
         )
     return "\n".join(lines)
 
