@@ -38,7 +38,8 @@ def parse_login(text: str, source: str) -> Login:
     user, colon, password = text.rstrip("\r\n").partition(":")
     if not colon:
         raise QAError(f"{source} must be USER:PASSWORD (no colon found).")
-    if not user.strip() or not password:
+    user = user.strip()  # as Gradio's login form reads it
+    if not user or not password:
         raise QAError(f"{source} must be USER:PASSWORD with a non-empty user and password.")
     return user, password
 

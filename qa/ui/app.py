@@ -217,9 +217,9 @@ def serve(qa: QA, host: str = "127.0.0.1", port: int = 7860, auth: Login | None 
         css=CSS,
     )
     url = url or f"http://{host}:{port}/"
-    print(f"Models ready in {seconds:.1f} s. Serving the QA chat at {url}", flush=True)
     if auth:
         print(f"Login required: user {auth[0]} (the password is not shown).", flush=True)
+    print(f"Models ready in {seconds:.1f} s. Serving the QA chat at {url}", flush=True)
     print("Press Ctrl+C to stop.", flush=True)
     try:
         app.block_thread()
