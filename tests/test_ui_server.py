@@ -73,6 +73,16 @@ def test_the_handler_escapes_questions_and_reports_bad_input(sample_qa) -> None:
     assert "k must be between 1 and 20" in history[-1]["content"]
     history, _ = list(handler("Which gene?", [], "ten", "hybrid", "auto"))[-1]
     assert "k must be a whole number" in history[-1]["content"]
+    history, _ = list(handler("Which gene?", [], float("inf"), "hybrid", "auto"))[-1]
+    assert history[-1]["content"] == error_html("k must be a whole number of passages, not inf.")
+    history, _ = list(handler("Which gene?", [], 3, "m" * 10_000, "auto"))[-1]
+    assert history[-1]["content"] == error_html(
+        f"Unknown retrieval mode '{'m' * 38}…: use hybrid, bm25, dense."
+    )
+    history, _ = list(handler("Which gene?", [], 3, "hybrid", "essay"))[-1]
+    assert history[-1]["content"] == error_html(
+        "Unknown question type 'essay': use auto, factoid, list, yesno, summary."
+    )
     history, _ = list(handler("x" * 5000, [], 3, "hybrid", "auto"))[-1]
     assert "qa-error" in history[-1]["content"] and "at most 2,000" in history[-1]["content"]
     # An empty question changes nothing and keeps what was typed.

@@ -49,6 +49,12 @@ def failure_message(question: str) -> str:
     )
 
 
+def short(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a client's value quoted back, not echoed."""
+    shown = repr(value[: limit + 1] if isinstance(value, str) else value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def text_message(message: Any, max_chars: int = MAX_MESSAGE_CHARS) -> dict[str, str] | None:
     """A chat message a client sent back as ``{"role", "content"}`` with text content, or
     None when it is not a user or assistant text message of at most ``max_chars``."""
@@ -82,7 +88,7 @@ class ChatHandler:
         # lock see the stage they wait at, those beyond the queue's limit their place in it.
         self._lock = threading.Lock()
 
-    def check(self, question: str, k: float | str, mode: str) -> int:
+    def check(self, question: str, k: float | str, mode: str, qtype: str = "auto") -> int:
         """The number of passages to read; a :class:`QAError` that the user can act on if the
         question or the settings cannot be used."""
         if len(question) > MAX_QUESTION_CHARS:
@@ -92,12 +98,16 @@ class ChatHandler:
             )
         try:
             passages = int(k)
-        except (TypeError, ValueError):
-            raise QAError(f"k must be a whole number of passages, not {k!r}.") from None
+        except (TypeError, ValueError, OverflowError):
+            raise QAError(f"k must be a whole number of passages, not {short(k)}.") from None
         if not 1 <= passages <= self.max_k:
             raise QAError(f"k must be between 1 and {self.max_k}.")
         if mode not in RETRIEVAL_MODES:
-            raise QAError(f"Unknown retrieval mode {mode!r}: use {', '.join(RETRIEVAL_MODES)}.")
+            raise QAError(
+                f"Unknown retrieval mode {short(mode)}: use {', '.join(RETRIEVAL_MODES)}."
+            )
+        if qtype not in QTYPE_CHOICES:
+            raise QAError(f"Unknown question type {short(qtype)}: use {', '.join(QTYPE_CHOICES)}.")
         return passages
 
     def kept_history(self, history: Any) -> list[dict[str, str]]:
@@ -119,7 +129,7 @@ class ChatHandler:
         shown = question if len(question) <= 300 else question[:300] + "…"
         history.append({"role": "user", "content": esc(shown)})
         try:
-            passages = self.check(question, k, mode)
+            passages = self.check(question, k, mode, qtype)
             history.append({"role": "assistant", "content": "<i>Searching…</i>"})
             yield list(history), ""
             with self._lock:
