@@ -20,9 +20,11 @@ from transformers import BertForQuestionAnswering
 
 from qa.cli import main
 from qa.config import profile_from_dict
+from qa.errors import QAError
 from qa.index.store import build_index, load_index
 from qa.pipeline import QA
 from qa.types import Passage
+from qa.ui import serve
 from qa.ui.access import is_loopback
 from qa.ui.app import ChatHandler
 from qa.ui.render import error_html
@@ -123,6 +125,12 @@ def test_serving_beyond_loopback_without_a_login_is_refused_in_one_line(tiny_ind
     )
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == f"error: Serving on 0.0.0.0 lets other machines in: {LOOPBACK_HOWTO}\n"
+
+
+def test_the_python_serve_refuses_too_before_warming_any_model(failing_qa) -> None:
+    # The failing reader would raise in the warm-up: the refusal comes first.
+    with pytest.raises(QAError, match=r"^Serving on 0\.0\.0\.0 lets other machines in: "):
+        serve(failing_qa, host="0.0.0.0", port=free_port())
 
 
 @pytest.mark.parametrize(

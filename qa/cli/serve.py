@@ -19,6 +19,11 @@ from qa.config import load_profile
 from qa.types import RETRIEVAL_ONLY
 from qa.ui.access import AUTH_ENV, Login, check_exposure, resolve_login
 
+LOGIN_EPILOG = (
+    "A --host other than this machine's own (127.0.0.0/8, ::1, localhost) needs a login: "
+    f"--auth-file FILE, ${AUTH_ENV}=USER:PASSWORD or --auth USER:PASSWORD."
+)
+
 
 def add_login_args(parser: argparse.ArgumentParser) -> None:
     """``--auth`` or ``--auth-file``: the login the served chat asks for."""
@@ -77,7 +82,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "demo", help="build the bundled demo index if missing, then serve the chat UI"
+        "demo",
+        help="build the bundled demo index if missing, then serve the chat UI",
+        epilog=LOGIN_EPILOG,
     )
     p.add_argument(
         "questions", nargs="*", help="answer these in the terminal instead of serving the UI"
@@ -92,7 +99,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_model_args(p, default_profile="embedded")
     p.set_defaults(func=cmd_demo)
 
-    p = subparsers.add_parser("serve", help="serve the Gradio chat UI over an index")
+    p = subparsers.add_parser(
+        "serve", help="serve the Gradio chat UI over an index", epilog=LOGIN_EPILOG
+    )
     p.add_argument("--index", required=True)
     add_host_port_args(p)
     add_login_args(p)
