@@ -56,7 +56,7 @@ def soak(qa, bodies: list[str], args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     after_warm_up = largest = rss_mb()
     for n, body in enumerate(itertools.islice(itertools.cycle(bodies), args.questions), 1):
-        qa.ask(body, k=args.k, annotate=True)
+        qa.ask(body, k=args.k, annotate=args.annotate)
         if n == args.warm_up:
             after_warm_up = rss_mb()
         if n % args.every == 0 or n == args.questions:
@@ -90,6 +90,12 @@ def main() -> None:
         "--warm-up", type=int, default=None, help="questions before the baseline (default: --every)"
     )
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument(
+        "--no-annotate",
+        dest="annotate",
+        action="store_false",
+        help="ask without annotation (to see what annotation adds to the growth)",
+    )
     parser.add_argument("--profile", default=None)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
@@ -110,6 +116,7 @@ def main() -> None:
         "questions": args.questions,
         "distinct_questions": len(set(bodies)),
         "k": args.k,
+        "annotate": args.annotate,
         "warm_up_questions": args.warm_up,
         "rss_start_mb": round(before, 1),
         "rss_loaded_mb": round(loaded, 1),
