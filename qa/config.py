@@ -103,6 +103,8 @@ class UIConfig:
     max_k: int = 50
     mode: str = "hybrid"
     queue_size: int = 64
+    # Chat messages a client's history keeps (the oldest are dropped): each turn sends it back.
+    max_history: int = 20
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("index", "bm25_stopwords"): ("en", "en_plus"),
     ("ui", "mode"): RETRIEVAL_MODES,
 }
-_MINIMUM = {("ui", "concurrency"): 1}
+_MINIMUM = {("ui", "concurrency"): 1, ("ui", "max_history"): 0}
 _TOP_LEVEL = ("name", "description", "source")
 # Profiles and index manifests written before the device left the profile carry
 # ``device = "auto"``; it was never read, and is still ignored.
