@@ -18,6 +18,7 @@ from qa.components import Components
 from qa.config import Profile, load_profile
 from qa.errors import InvalidInput, QAError, check_choice, check_count
 from qa.index.store import LoadedIndex, load_index
+from qa.memory import MemoryTrimmer
 from qa.read.answering import answer_passages
 from qa.retrieve.base import Searcher
 from qa.types import (
@@ -119,6 +120,7 @@ class QA:
         self.device = device
         encoder = index.dense.encoder if index is not None else None
         self.components = Components(self.profile, device=device, encoder=encoder)
+        self._trim_memory = MemoryTrimmer()
 
     @classmethod
     def load(
@@ -250,7 +252,7 @@ class QA:
             return QAResult(question, RETRIEVAL_ONLY, [], hits, qtype_source="retrieval only")
         settings = self.profile.annotate
         marks = annotate or (annotate is None and bool(settings.ner_model))
-        return answer_passages(
+        result = answer_passages(
             question,
             hits,
             self.components,
@@ -260,6 +262,8 @@ class QA:
             ideal=ideal,
             ranked=ranked,
         )
+        self._trim_memory()  # a long-running server would otherwise keep growing (qa/memory.py)
+        return result
 
     def _retriever(self, k: int, mode: str) -> Searcher:
         """The index's retriever of ``mode``, once ``k`` and ``mode`` are known to be valid."""

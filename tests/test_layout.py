@@ -15,7 +15,7 @@ PACKAGE = ROOT / "qa"
 
 LAYERS = [
     {"types", "errors"},
-    {"config", "batching", "atomic"},
+    {"config", "batching", "atomic", "memory"},
     {"modelhub", "corpus"},
     {"retrieve"},
     {"index"},
