@@ -10,12 +10,11 @@ with its file and line number rather than surfacing later as a confusing index o
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from qa.atomic import atomic_file
 from qa.corpus.files import loads, read_lines
 from qa.errors import CorpusFormatError
 from qa.types import Passage
@@ -137,22 +136,9 @@ def write_jsonl(passages: Iterable[Passage], path: str | Path) -> int:
     in one ``os.replace``: a crash or an error in the ``passages`` generator leaves any
     previous file untouched instead of a truncated corpus that would index without complaint.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # os.open with 0o666 lets the umask decide the final permissions, as for a plain open();
-    # tempfile would create the file 0o600.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            for passage in passages:
-                fh.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
-                count += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as fh:
+        for passage in passages:
+            fh.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
+            count += 1
     return count

@@ -18,8 +18,8 @@ import Stemmer
 
 from qa.config import IndexConfig
 from qa.errors import check_count
-from qa.retrieve.base import rows_to_hits
-from qa.types import Hit, Passage
+from qa.retrieve.base import ArrayRetriever
+from qa.types import Passage
 
 STEMMER = "english"
 TOKENIZER_FILE = "qa_tokenizer.json"
@@ -43,7 +43,7 @@ def tokenize(
     )
 
 
-class BM25Index:
+class BM25Index(ArrayRetriever):
     """``search(query, k)`` over a fixed list of passages."""
 
     name = "bm25"
@@ -108,13 +108,5 @@ class BM25Index:
             indices[row], scores[row] = top, all_scores[top]
         return indices, scores
 
-    def batch_search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
-        check_count("k", k)
-        if not queries:
-            return []
-        indices, scores = self.search_indices(queries, k)
-        # a zero score means no query term matched: not a hit
-        return rows_to_hits(self.passages, self.name, indices, scores, scores > 0)
-
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        return self.batch_search([query], k)[0]
+    def found(self, indices: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return scores > 0  # a zero score means no query term matched: not a hit

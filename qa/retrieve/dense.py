@@ -15,9 +15,9 @@ import numpy as np
 
 from qa.config import IndexConfig
 from qa.errors import check_count
-from qa.retrieve.base import rows_to_hits
+from qa.retrieve.base import ArrayRetriever
 from qa.retrieve.encoder import SentenceEncoder
-from qa.types import Hit, Passage
+from qa.types import Passage
 
 SMALL_BATCH = 8
 
@@ -49,7 +49,7 @@ def tune_search(index: faiss.Index, config: IndexConfig) -> None:
         index.nprobe = config.ivf_nprobe
 
 
-class DenseIndex:
+class DenseIndex(ArrayRetriever):
     """``search(query, k)`` by nearest neighbours of the encoded question."""
 
     name = "dense"
@@ -137,13 +137,5 @@ class DenseIndex:
             faiss.omp_set_num_threads(threads)
         return indices, scores
 
-    def batch_search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
-        check_count("k", k)
-        if not queries:
-            return []
-        indices, scores = self.search_indices(queries, k)
-        # FAISS pads with -1 when fewer than k vectors are reachable
-        return rows_to_hits(self.passages, self.name, indices, scores, indices >= 0)
-
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        return self.batch_search([query], k)[0]
+    def found(self, indices: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return indices >= 0  # FAISS pads with -1 when fewer than k vectors are reachable
