@@ -3,7 +3,7 @@ ends within seconds, with one line and its own exit status, and leaves nothing h
 
 ``qa index build`` stopped while encoding is in the error catalogue
 (tests/test_errors_catalogue.py); here a trainer is stopped in the middle of its loop, and the
-in-process handler is checked to be put back once ``main`` returns.
+in-process handlers are checked to be put back once ``main`` returns.
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ def test_sigterm_stops_a_training_loop_within_seconds_and_writes_no_model(tmp_pa
     assert gold.read_bytes() == before
 
 
-def test_main_puts_the_previous_sigterm_handler_back(tmp_path, capsys) -> None:
-    previous = signal.getsignal(signal.SIGTERM)
+def test_main_puts_the_previous_signal_handlers_back(tmp_path, capsys) -> None:
+    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     assert main(["index", "info", str(tmp_path / "none")]) == 2
-    assert signal.getsignal(signal.SIGTERM) is previous
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == previous
     assert capsys.readouterr().err.startswith("error: No index at ")

@@ -88,24 +88,34 @@ def internal_error(exc: BaseException) -> str:
 
 
 @contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """While the block runs, SIGTERM raises :class:`Stopped` in the main thread (at the next
-    bytecode, so even a training loop stops within moments); a second one during the clean-up
-    is ignored. The previous handler comes back afterwards."""
+def stop_on_signals() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Stopped` and Ctrl-C (SIGINT)
+    ``KeyboardInterrupt`` in the main thread, at the next bytecode, so even a training loop
+    stops within moments and the atomic writers clean up as the stack unwinds.
+
+    The first of either makes both ignored from then on: a second signal during the clean-up
+    or at exit would otherwise escape ``main`` (Python then dies of SIGINT, status -2, instead
+    of exiting 130). When no signal came, the previous handlers come back afterwards.
+    """
+    received = []
 
     def stop(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Stopped(signum)
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, signal.SIG_IGN)
+        received.append(signum)
+        raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
 
     try:
-        previous = signal.signal(signal.SIGTERM, stop)
+        previous = {each: signal.signal(each, stop) for each in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread (main called from a worker): leave signals be
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not received:
+            for each, handler in previous.items():
+                signal.signal(each, handler)
 
 
 def _debugging(argv: Sequence[str] | None) -> bool:
@@ -132,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``qa ARGV``; the exit status: 0 done, 2 a user error, 1 a bug, 130/143 stopped."""
     debug = _debugging(argv)
     try:
-        with stop_on_sigterm():
+        with stop_on_signals():
             args = build_parser().parse_args(argv)
             return args.func(args)
     except UsageError as exc:
