@@ -3,7 +3,7 @@
 The layout rule of this project is no function over 80 lines and no module over 450 lines in
 ``qa/``; this prints the longest of each so a reviewer sees how close the code is to it.
 
-    python benchmarks/code_shape.py [--top 10] [--json]
+    python benchmarks/code_shape.py [--top 10]
 """
 
 from __future__ import annotations

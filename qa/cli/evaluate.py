@@ -24,7 +24,6 @@ from qa.cli.common import (
 )
 from qa.config import load_profile
 from qa.corpus.ner import DEFAULT_TRAINING
-from qa.errors import QAError
 from qa.types import EXACT_TYPES
 
 GOLD_HELP = "BioASQ golden JSON files"
@@ -89,8 +88,6 @@ def cmd_eval_bioasq(args: argparse.Namespace) -> int:
     from qa.evaluate.run import report_markdown, run_bioasq, write_json
     from qa.pipeline import QA
 
-    if bool(args.index) == bool(args.snippets):
-        raise QAError("Give either --index DIR (retrieved passages) or --snippets gold.")
     qa = QA.load(args.index or None, profile=args.profile, device=args.device)
     run = run_bioasq(
         qa,

@@ -24,13 +24,12 @@ from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passages
 from qa.errors import QAError
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a, evaluate_phase_b
 from qa.evaluate.retrieval import gold_passages, retrieval_metrics
-from qa.types import QUESTION_TYPES, SPAN_TYPES, Hit, Passage, QAResult
+from qa.types import EXACT_TYPES, QUESTION_TYPES, SPAN_TYPES, Hit, Passage, QAResult
 
 PUBMED_URL = "http://www.ncbi.nlm.nih.gov/pubmed/"
 RETRIEVAL_DEPTH = 100  # passages ranked per question for recall@100
 SUBMITTED_DOCUMENTS = 10  # BioASQ accepts at most 10 documents and 10 snippets
 SUBMITTED_SNIPPETS = 10
-EXACT_TYPES = tuple(t for t in QUESTION_TYPES if t != "summary")  # scored on exact answers
 
 
 def submission_snippet(passage: Passage) -> dict[str, Any]:

@@ -39,8 +39,6 @@ from qa.corpus.relations.pubtator import read_bc5cdr_cid
 from qa.corpus.relations.tsv import read_tsv
 from qa.errors import CorpusFormatError
 
-FORMATS = ("pubtator", "chemprot", "ddi", "tsv")
-
 
 def corpus_format(path: str | Path) -> str:
     """Which reader a file or folder needs, from its name and first line."""
