@@ -27,7 +27,8 @@ def atomic_file(path: str | Path) -> Iterator[IO[str]]:
     """A text file that appears at ``path`` whole, when the block ends without an error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    remove_abandoned(path)
+    tmp = _temporary(path, "building")
     # 0o666 lets the umask decide the final permissions, as a plain open() would.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -45,6 +46,12 @@ def write_text(path: str | Path, text: str) -> None:
     """``path.write_text(text)``, but the file is never seen half written."""
     with atomic_file(path) as fh:
         fh.write(text)
+
+
+def _temporary(out: Path, stage: str) -> Path:
+    """The hidden sibling a writer of ``out`` uses while at ``stage`` ("building", "old"):
+    named with the writer's process id, so :func:`remove_abandoned` can tell whose it is."""
+    return out.parent / f".{out.name}.{stage}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -87,7 +94,7 @@ def staged_folder(out: str | Path, is_ours: Callable[[Path], bool], what: str) -
     _refuse_foreign(out, is_ours, what)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_abandoned(out)
-    tmp = out.parent / f".{out.name}.building-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = _temporary(out, "building")
     tmp.mkdir()
     try:
         yield tmp
@@ -113,7 +120,7 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
     if not out.exists():
         os.replace(tmp, out)
         return
-    old = out.parent / f".{out.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
+    old = _temporary(out, "old")
     os.replace(out, old)
     os.replace(tmp, out)
     shutil.rmtree(old, ignore_errors=True)

@@ -86,3 +86,15 @@ def test_leftovers_of_killed_writers_go_and_those_of_live_ones_stay(tmp_path) ->
         ".idx.building-" + live + "-ef56",
         ".other.building-1-aa",
     ]
+
+
+def test_a_file_left_by_a_killed_writer_goes_with_the_next_write(tmp_path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    (tmp_path / f".report.md.building-{dead}-ab12").write_text("half a report")
+    write_text(tmp_path / "report.md", "whole\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
