@@ -190,8 +190,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "") -> Profile:
     expected and the allowed values.
     """
     where = source or "profile"
-    if "model" not in data.get("embedder", {}):
-        raise ConfigError(f"{where}: [embedder] model = ... is required.")
+    embedder = data.get("embedder")
+    if not isinstance(embedder, dict) or "model" not in embedder:
+        raise ConfigError(f"{where}: an [embedder] table with model = ... is required.")
     unknown = sorted(set(data) - set(_SECTIONS) - set(_TOP_LEVEL) - set(_IGNORED))
     if unknown:
         raise ConfigError(

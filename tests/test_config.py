@@ -109,3 +109,9 @@ def test_ints_are_accepted_where_a_float_is_expected_but_bools_are_not_ints() ->
         profile_from_dict({"embedder": {"model": "x"}, "ui": {"k": False}})
     with pytest.raises(ConfigError, match=r"\[reader\] must be a table"):
         profile_from_dict({"embedder": {"model": "x"}, "reader": "x"})
+
+
+@pytest.mark.parametrize("embedder", [5, "model", {"pooling": "cls"}])
+def test_a_profile_without_an_embedder_table_naming_a_model_is_refused(embedder) -> None:
+    with pytest.raises(ConfigError, match=r"^mine.toml: an \[embedder\] table with model"):
+        profile_from_dict({"embedder": embedder}, source="mine.toml")
