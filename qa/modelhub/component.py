@@ -9,12 +9,14 @@ call it on first use, so callers that never heard of it keep working.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import torch
 
 from qa.config import resolve_device
-from qa.modelhub import ModelLocation, locate, revision
+from qa.modelhub import ModelLocation, locate
+from qa.modelhub import revision as weights_revision
 from qa.modelhub.load import load_model, require_fast_tokenizer, require_kind
 
 
@@ -28,21 +30,24 @@ class ModelComponent:
     needs_offsets = False  # character offsets need a fast tokenizer
     spec: str
     location: ModelLocation | None
-    revision: str
     device: str
     _tokenizer: Any = None
     _model: torch.nn.Module | None = None
 
     def _settle(self, spec: str, device: str) -> None:
         """Store the spec, checked (it exists and holds a model of this kind: a config read,
-        no weights), the fingerprint of its weights that index manifests record, and the
-        device."""
+        no weights), and the device."""
         self.spec = spec
         self.location = locate(spec)
         if self.kind:
             require_kind(self.location, self.kind)
-        self.revision = revision(self.location)
         self.device = resolve_device(device)
+
+    @cached_property
+    def revision(self) -> str:
+        """The fingerprint of the weights that index manifests record; it reads part of each
+        weight file, so it is worked out when first asked for, not at construction."""
+        return weights_revision(self.location) if self.location is not None else ""
 
     def warm_up(self) -> None:
         """Load the weights (once); every public method calls it first."""
