@@ -12,15 +12,14 @@ musl) this does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import threading
 
 
 def _malloc_trim():
-    """glibc's ``malloc_trim``, or None where the C library has none."""
-    name = ctypes.util.find_library("c")
+    """glibc's ``malloc_trim``, or None where the C library has none. (The symbols already
+    loaded into this process are searched: no ldconfig run, as ``find_library`` would do.)"""
     try:
-        libc = ctypes.CDLL(name) if name else None
+        libc = ctypes.CDLL(None)
     except OSError:
         return None
     return getattr(libc, "malloc_trim", None)

@@ -19,7 +19,7 @@ from qa.config import Profile, load_profile
 from qa.errors import InvalidInput, QAError, check_choice, check_count
 from qa.index.store import LoadedIndex, load_index
 from qa.memory import MemoryTrimmer
-from qa.read.answering import answer_passages
+from qa.read.answering import answer_passages, timed
 from qa.retrieve.base import Searcher
 from qa.types import (
     QUESTION_TYPES,
@@ -95,10 +95,6 @@ def add_retrieval_time(result: QAResult, retrieve_ms: float) -> QAResult:
     result.timings = {"retrieve_ms": round(retrieve_ms, 2), **result.timings}
     result.timings["total_ms"] = round(sum(result.timings.values()), 2)
     return result
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)
 
 
 class QA:
@@ -189,13 +185,13 @@ class QA:
         question = clean_question(question)
         check_qtype(qtype)
         retriever = self._retriever(k, mode)
-        started = time.perf_counter()
-        hits = retriever.search(question, k)
-        retrieve_ms = _ms(started)
+        spent: dict[str, float] = {}
+        with timed(spent, "retrieve_ms"):
+            hits = retriever.search(question, k)
         result = self.answer(
             question, hits, qtype=qtype, ideal=ideal, annotate=annotate, ranked=True
         )
-        return add_retrieval_time(result, retrieve_ms)
+        return add_retrieval_time(result, spent["retrieve_ms"])
 
     def ask_batch(
         self,
@@ -214,9 +210,10 @@ class QA:
         for qtype in qtypes:
             check_qtype(qtype)
         retriever = self._retriever(k, mode)
-        started = time.perf_counter()
-        all_hits = retriever.batch_search(cleaned, k)
-        retrieve_ms = _ms(started) / max(1, len(cleaned))
+        spent: dict[str, float] = {}
+        with timed(spent, "retrieve_ms"):
+            all_hits = retriever.batch_search(cleaned, k)
+        retrieve_ms = spent["retrieve_ms"] / max(1, len(cleaned))
         results = []
         for question, qtype, hits in zip(cleaned, qtypes, all_hits):
             result = self.answer(
