@@ -14,7 +14,7 @@ from qa.train.settings import TrainingConfig, TrainingRun
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def _missing(what: Path) -> None:
+def missing_data(what: Path) -> None:
     """Fail in CI, where the data must be there, and skip on a developer's machine."""
     message = (
         f"{what} is missing; integration tests need the shared data (see shared/data/SOURCES.md)."
@@ -28,7 +28,7 @@ def _missing(what: Path) -> None:
 def shared_data() -> Path:
     """The read-only ``shared/data`` folder next to the repository."""
     if not SHARED_DATA.is_dir():
-        _missing(SHARED_DATA)
+        missing_data(SHARED_DATA)
     return SHARED_DATA
 
 
@@ -39,7 +39,7 @@ def shared_file(shared_data: Path) -> Callable[[str], Path]:
     def locate(relative: str) -> Path:
         path = shared_data / relative
         if not path.is_file():
-            _missing(path)
+            missing_data(path)
         return path
 
     return locate

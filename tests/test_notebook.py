@@ -83,18 +83,17 @@ def test_notebook_is_stored_clean():
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_quickstart_runs_on_bioasq(shared_data, tmp_path, monkeypatch):
+def test_quickstart_runs_on_bioasq(shared_data, shared_file, tmp_path, monkeypatch):
+    shared_file(BIOASQ)  # without it the notebook falls back to the demo corpus: fail in CI
     nb, summary = execute(tmp_path, monkeypatch, shared_data)
     check_common(nb, summary)
-    expected = "bioasq" if (shared_data / BIOASQ).is_file() else "demo"
-    assert summary["corpus"] == expected
-    if expected == "bioasq":
-        assert "PMID " in printed(nb)  # answers and hits point at their PubMed article
-        assert summary["eval_questions"] == 10
-        for key in ("factoid_mrr", "list_f1", "yesno_accuracy", "yesno_macro_f1"):
-            value = summary[key]
-            assert isinstance(value, (int, float)) and math.isfinite(value), key
-            assert 0.0 <= value <= 1.0, (key, value)
+    assert summary["corpus"] == "bioasq"
+    assert "PMID " in printed(nb)  # answers and hits point at their PubMed article
+    assert summary["eval_questions"] == 10
+    for key in ("factoid_mrr", "list_f1", "yesno_accuracy", "yesno_macro_f1"):
+        value = summary[key]
+        assert isinstance(value, (int, float)) and math.isfinite(value), key
+        assert 0.0 <= value <= 1.0, (key, value)
     assert list(tmp_path.iterdir()) == [], "the notebook wrote into its working folder"
 
 

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def batch_index(shared_data, tmp_path_factory):
-    gold = shared_data / BIOASQ
+def batch_index(shared_file, tmp_path_factory):
+    gold = shared_file(BIOASQ)
     profile = load_profile("embedded")
     folder = tmp_path_factory.mktemp("indexes") / "10B1"
     passages = read_corpus("bioasq", [gold], max_tokens=profile.chunking.max_tokens)
