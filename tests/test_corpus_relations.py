@@ -236,3 +236,15 @@ def test_the_shared_relation_corpora_load_with_offsets_that_hold(shared_data) ->
     assert len(by_corpus["gad"]) == 534
     assert len(by_corpus["eu-adr"]) == 318
     assert {e.label for e in examples} <= set(LABELS)
+
+
+def test_a_byte_order_mark_at_the_start_of_a_file_is_not_text(tmp_path) -> None:
+    plain = chemprot_file(tmp_path / "plain")
+    marked = tmp_path / "marked" / "chemprot.txt"
+    marked.parent.mkdir()
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert corpus_format(marked) == "chemprot"
+    def content(examples):
+        return [(e.text, e.head, e.tail, e.label) for e in examples]
+
+    assert content(read_relations([marked])) == content(read_relations([plain]))

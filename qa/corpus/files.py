@@ -115,7 +115,7 @@ def _universal(line: str) -> list[str]:
 def read_lines(path: str | Path, *, universal_newlines: bool = False) -> Iterator[tuple[int, str]]:
     """The lines of a UTF-8 text file with their 1-based numbers, each read with a bound.
 
-    Lines keep their ends (``\\n``; ``\\r\\n`` too, unless ``universal_newlines`` turns every
+    A byte-order mark at the start is dropped. Lines keep their ends (``\\n``; ``\\r\\n`` too, unless ``universal_newlines`` turns every
     line end into ``\\n`` and splits on a lone ``\\r`` as ``open(path)`` does). A line over
     :data:`MAX_LINE_BYTES`, bytes that are not UTF-8, a gzip file, a folder or a missing file
     raise :class:`CorpusFormatError` naming the file (and the line).
@@ -134,7 +134,9 @@ def read_lines(path: str | Path, *, universal_newlines: bool = False) -> Iterato
                     f"{path}: is gzip-compressed; unzip it first (gunzip {path})."
                 )
             try:
-                line = raw.decode("utf-8")
+                # "utf-8-sig" on the first line: a byte-order mark (Windows editors write one)
+                # is not text, for any reader
+                line = raw.decode("utf-8-sig" if number == 0 else "utf-8")
             except UnicodeDecodeError as exc:
                 raise CorpusFormatError(
                     f"{path}, line {number + 1}: not UTF-8 text ({exc.reason}); "

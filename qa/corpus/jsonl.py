@@ -38,7 +38,6 @@ def _json_type(value: Any) -> str:
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """Non-blank lines with their 1-based numbers, decoded one by one so errors know the line."""
     for number, line in read_lines(path):
-        line = line.removeprefix("\ufeff") if number == 1 else line
         if line.strip():
             yield number, line
 

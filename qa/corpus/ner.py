@@ -282,8 +282,6 @@ def read_ner_file(path: str | Path, untyped_as: str = "") -> Iterator[Sentence]:
     labels: list[str] = []
     for lineno, line in read_lines(path):
         where = f"{path}, line {lineno}"
-        if lineno == 1:
-            line = line.removeprefix("\ufeff")
         line = line.rstrip("\r\n")
         if not line.strip():
             if tokens:
