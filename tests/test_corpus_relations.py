@@ -244,6 +244,7 @@ def test_a_byte_order_mark_at_the_start_of_a_file_is_not_text(tmp_path) -> None:
     marked.parent.mkdir()
     marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
     assert corpus_format(marked) == "chemprot"
+
     def content(examples):
         return [(e.text, e.head, e.tail, e.label) for e in examples]
 
