@@ -87,3 +87,19 @@ def test_main_puts_the_previous_signal_handlers_back(tmp_path, capsys) -> None:
     assert main(["index", "info", str(tmp_path / "none")]) == 2
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == previous
     assert capsys.readouterr().err.startswith("error: No index at ")
+
+
+def test_ctrl_c_while_python_runs_code_from_a_string_still_exits_130(tmp_path) -> None:
+    """Ctrl-C landing while a dataclass or named tuple is being made (code run from a string)
+    used to leave CPython's 'unhandled KeyboardInterrupt' mark set, so ``python -m qa.cli``
+    died of SIGINT (-2) after ``main`` had printed its line and returned 130."""
+    (tmp_path / "interrupted_in_exec.py").write_text(
+        "import contextlib, signal, sys\n"
+        "from qa.cli import Stopped, stop_on_signals\n"
+        "with contextlib.suppress(Stopped), stop_on_signals():\n"
+        "    exec('import signal; signal.raise_signal(signal.SIGINT)', {})\n"
+        "sys.exit(130)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    done = subprocess.run([sys.executable, "-m", "interrupted_in_exec"], env=env, timeout=60)
+    assert done.returncode == 130

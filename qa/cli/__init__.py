@@ -34,9 +34,15 @@ class UsageError(QAError):
 
 
 class Stopped(BaseException):
-    """Raised in the main thread by SIGTERM so that the stack unwinds (and the atomic writers
-    remove their temporary files) as it does for Ctrl-C; not an ``Exception``, so no
-    ``except Exception`` on the way swallows it."""
+    """Raised in the main thread by Ctrl-C (SIGINT) or SIGTERM so that the stack unwinds and the
+    atomic writers remove their temporary files; not an ``Exception``, so no ``except
+    Exception`` on the way swallows it.
+
+    Not ``KeyboardInterrupt`` either, even for Ctrl-C: when that one is raised while Python runs
+    code from a string (a dataclass or named tuple being made during a lazy import), CPython
+    marks it unhandled for good, and ``python -m qa.cli`` then dies of SIGINT (status -2) after
+    ``main`` has caught it and returned 130.
+    """
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -89,9 +95,9 @@ def internal_error(exc: BaseException) -> str:
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """While the block runs, SIGTERM raises :class:`Stopped` and Ctrl-C (SIGINT)
-    ``KeyboardInterrupt`` in the main thread, at the next bytecode, so even a training loop
-    stops within moments and the atomic writers clean up as the stack unwinds.
+    """While the block runs, Ctrl-C (SIGINT) and SIGTERM raise :class:`Stopped` in the main
+    thread, at the next bytecode, so even a training loop stops within moments and the atomic
+    writers clean up as the stack unwinds.
 
     The first of either makes both ignored from then on: a second signal during the clean-up
     or at exit would otherwise escape ``main`` (Python then dies of SIGINT, status -2, instead
@@ -103,7 +109,7 @@ def stop_on_signals() -> Iterator[None]:
         for each in (signal.SIGINT, signal.SIGTERM):
             signal.signal(each, signal.SIG_IGN)
         received.append(signum)
-        raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
+        raise Stopped(signum)
 
     try:
         previous = {each: signal.signal(each, stop) for each in (signal.SIGINT, signal.SIGTERM)}
@@ -149,10 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"error: {one_line(str(exc))}", USAGE_ERROR, False)
     except QAError as exc:
         return _fail(f"error: {one_line(str(exc))}", USAGE_ERROR, debug, exc)
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt as exc:  # Ctrl-C where stop_on_signals could not take it over
         return _fail(f"qa: interrupted (Ctrl-C); {INTERRUPTED}", 128 + signal.SIGINT, debug, exc)
     except Stopped as exc:
-        return _fail(f"qa: stopped (SIGTERM); {INTERRUPTED}", 128 + exc.signum, debug, exc)
+        how = "interrupted (Ctrl-C)" if exc.signum == signal.SIGINT else "stopped (SIGTERM)"
+        return _fail(f"qa: {how}; {INTERRUPTED}", 128 + exc.signum, debug, exc)
     except BrokenPipeError:
         return _reader_gone()
     except OSError as exc:

@@ -233,5 +233,7 @@ def serve(qa: QA, host: str = "127.0.0.1", port: int = 7860, auth: Login | None 
     print("Press Ctrl+C to stop.", flush=True)
     try:
         app.block_thread()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C in a program that embeds serve(); under `qa serve` the
+        pass  # command's own stop (see qa.cli.Stopped) goes on up and ends it with 130
+    finally:
         app.close()
