@@ -15,16 +15,16 @@ from .conftest import tiny_profile
 def test_the_four_profiles_of_the_design_ship_with_the_package() -> None:
     assert {"embedded", "biobert", "clinicalbert", "medcpt"} <= set(available_profiles())
     assert load_profile().name == "embedded"
-    assert load_profile("biobert").reader.model == "dmis-lab/biobert-base-cased-v1.1-squad"
-    assert load_profile("clinicalbert").reader.model == "emilyalsentzer/Bio_ClinicalBERT"
+    assert load_profile("biobert").reader.model == "dmis-lab/biobert-base-cased-v1.1-squad@main"
+    assert load_profile("clinicalbert").reader.model == "emilyalsentzer/Bio_ClinicalBERT@main"
     medcpt = load_profile("medcpt")
-    assert medcpt.embedder.model == "ncbi/MedCPT-Query-Encoder"
-    assert medcpt.embedder.passage_model == "ncbi/MedCPT-Article-Encoder"
+    assert medcpt.embedder.model == "ncbi/MedCPT-Query-Encoder@main"
+    assert medcpt.embedder.passage_model == "ncbi/MedCPT-Article-Encoder@main"
     assert medcpt.embedder.pooling == "cls"
 
 
 def test_hub_ids_are_left_for_transformers_to_fetch() -> None:
-    location = locate("pritamdeka/S-BioBert-snli-multinli-stsb")
+    location = locate("pritamdeka/S-BioBert-snli-multinli-stsb@main")
     assert not location.local
     assert location.path == "pritamdeka/S-BioBert-snli-multinli-stsb"
 

