@@ -68,6 +68,10 @@ class ReaderConfig:
     """[reader]: the answer models and how they read; an empty ``model`` means retrieval only."""
 
     model: str = ""
+    # The model `model` is trained from by `qa train reader --base`, when this project trains
+    # it (a base without a span head, such as Bio_ClinicalBERT): until `model` exists, the
+    # commands that use the profile refuse at once with the command that makes it.
+    model_base: str = ""
     max_seq_length: int = 384
     doc_stride: int = 128
     max_answer_length: int = 30

@@ -19,6 +19,7 @@ from qa.config import Profile, load_profile
 from qa.errors import InvalidInput, QAError, check_choice, check_count
 from qa.index.store import LoadedIndex, load_index
 from qa.memory import MemoryTrimmer
+from qa.modelhub.trained import require_trained
 from qa.read.answering import answer_passages, timed
 from qa.retrieve.base import Searcher
 from qa.types import (
@@ -113,6 +114,7 @@ class QA:
             raise QAError("QA needs an index or a profile.")
         self.index = index
         self.profile: Profile = profile or index.profile  # type: ignore[union-attr]
+        require_trained(self.profile)
         self.device = device
         encoder = index.dense.encoder if index is not None else None
         self.components = Components(self.profile, device=device, encoder=encoder)
@@ -132,6 +134,8 @@ class QA:
             return cls(None, profile or load_profile(None), device=device)
         if profile is None:
             profile = current_profile_of(index_dir)
+        if profile is not None:
+            require_trained(profile)  # before the index and its encoder load
         return cls(load_index(index_dir, profile, device=device), device=device)
 
     def warm_up(self) -> float:

@@ -16,7 +16,9 @@ def test_the_four_profiles_of_the_design_ship_with_the_package() -> None:
     assert {"embedded", "biobert", "clinicalbert", "medcpt"} <= set(available_profiles())
     assert load_profile().name == "embedded"
     assert load_profile("biobert").reader.model == "dmis-lab/biobert-base-cased-v1.1-squad@main"
-    assert load_profile("clinicalbert").reader.model == "emilyalsentzer/Bio_ClinicalBERT@main"
+    clinical = load_profile("clinicalbert").reader  # a reader trained here from ClinicalBERT
+    assert clinical.model == "qa-models:reader-clinicalbert-bioasq"
+    assert clinical.model_base == "emilyalsentzer/Bio_ClinicalBERT@main"
     medcpt = load_profile("medcpt")
     assert medcpt.embedder.model == "ncbi/MedCPT-Query-Encoder@main"
     assert medcpt.embedder.passage_model == "ncbi/MedCPT-Article-Encoder@main"

@@ -71,7 +71,7 @@ def test_every_hub_model_of_the_shipped_profiles_names_its_revision(name) -> Non
         spec
         for section in ("embedder", "reader", "annotate")
         for key, spec in profile[section].items()
-        if key.endswith("model") and spec
+        if (key.endswith("model") or key == "model_base") and spec
     ]
     hub = [s for s in specs if not s.startswith(("qa-models:", "package:"))]
     assert hub, specs

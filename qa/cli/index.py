@@ -11,10 +11,13 @@ from qa.config import load_profile
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
+    from qa.modelhub.trained import require_trained
+
+    profile = load_profile(args.profile)
+    require_trained(profile)  # before the input files are opened, or torch imported
     from qa.corpus import read_corpus
     from qa.index.store import build_index
 
-    profile = load_profile(args.profile)
     passages = read_corpus(
         args.format,
         args.inputs,

@@ -115,6 +115,9 @@ def build_index(
     project wrote) or it is empty; anything else is refused before the passages are read.
     ``built_by`` is recorded in the manifest (``qa demo`` marks its own index so).
     """
+    from qa.modelhub.trained import require_trained
+
+    require_trained(profile)  # an index for a profile that cannot answer yet is wasted work
     out = Path(out)
     with staged_folder(out, replaces, "an index") as tmp:
         return _build_into(
