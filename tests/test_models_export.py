@@ -336,3 +336,21 @@ def test_the_code_in_an_exports_card_runs(name: str, exported, capsys) -> None:
     card = (exported[name] / "README.md").read_text(encoding="utf-8")
     code = re.search(r"```python\n(.*?)```", card, flags=re.S).group(1)
     exec(code.replace('"DIR"', repr(str(exported[name]))), {})
+
+
+def test_any_model_spec_exports_its_head_known_by_its_config(tmp_path) -> None:
+    from sentence_transformers import SentenceTransformer
+    from transformers import AutoModelForTokenClassification, BertForTokenClassification
+
+    from .conftest import save_tiny_bert
+
+    tagger = save_tiny_bert(tmp_path / "tagger", 0, BertForTokenClassification, labels=BIO[:3])
+    result = export_model(str(tagger), tmp_path / "tagger-export")
+    assert result.kind == "ner"
+    model = AutoModelForTokenClassification.from_pretrained(result.out)
+    assert model.config.id2label == {0: "O", 1: "B-CHEMICAL", 2: "I-CHEMICAL"}
+    encoder = save_tiny_bert(tmp_path / "encoder", 0)  # no head, no sentence-transformers files
+    result = export_model(str(encoder), tmp_path / "encoder-export")
+    assert result.kind == "sentence-encoder" and "modules.json" in result.files
+    vectors = SentenceTransformer(result.out, device="cpu").encode(["MECP2"])
+    assert vectors.shape == (1, 64) and abs(float((vectors**2).sum()) - 1.0) < 1e-5
