@@ -69,8 +69,9 @@ vectors = encoder.encode(["Which gene is mutated in Rett syndrome?",
 print(vectors[0] @ vectors[1])  # unit vectors: the inner product is the cosine""",
 }
 NOTES = {
-    "sentence-encoder": "It also loads as a plain `AutoModel`: mean-pool `last_hidden_state` "
-    "over the attention mask (see `1_Pooling/config.json`), then L2-normalise.",
+    "sentence-encoder": "It also loads as a plain `AutoModel`: pool `last_hidden_state` as "
+    "`1_Pooling/config.json` says (the mean over the attention mask, or the first token), then "
+    "L2-normalise.",
     "relations": "The package crops each input to 128 word pieces, the length it was trained "
     "with; mark the pair and give its family as the card below describes.",
     "yesno": "The package averages the log-odds of yes over the retrieved passages.",
@@ -89,11 +90,24 @@ def _front_matter(location: ModelLocation, kind: str) -> str:
 
 
 def _shipped_card(location: ModelLocation) -> str:
-    """The card beside the model, its headings one level down (they sit under this one)."""
+    """The card beside the model, without its own header and with its headings one level down
+    (they sit under this card's)."""
     card = Path(location.path) / "README.md" if location.local else None
     if card is None or not card.is_file():
         return ""
-    return re.sub(r"^(#+) ", r"#\1 ", card.read_text(encoding="utf-8"), flags=re.M)
+    text = re.sub(r"\A---\n.*?\n---\n", "", card.read_text(encoding="utf-8"), flags=re.S)
+    pieces = text.lstrip("\n").split("```")  # odd pieces are code: their comments stay as they are
+    return "```".join(
+        piece if i % 2 else re.sub(r"^(#+) ", r"#\1 ", piece, flags=re.M)
+        for i, piece in enumerate(pieces)
+    )
+
+
+def _name(spec: str, location: ModelLocation) -> str:
+    """``reader-minilm-bioasq`` for ``qa-models:reader-minilm-bioasq``, a folder's name else."""
+    if spec.startswith(("qa-models:", "package:")) or not location.local:
+        return spec.split(":", 1)[-1]
+    return Path(location.path).name
 
 
 def model_card(spec: str, location: ModelLocation, kind: str, provenance: dict) -> str:
@@ -108,7 +122,7 @@ def model_card(spec: str, location: ModelLocation, kind: str, provenance: dict) 
     readers = ", and the modules what `sentence-transformers` reads" * (kind == "sentence-encoder")
     parts = [
         _front_matter(location, kind),
-        f"# {Path(location.path).name} ({kind}), standard format\n",
+        f"# {_name(spec, location)} ({kind}), standard format\n",
         f"Exported by `qa models export` (qa {qa.__version__}) from {source}. This folder "
         "needs no part of the `qa` package: `config.json`, the tokenizer and "
         f"`model.safetensors` are what `transformers` reads{readers}.\n",
@@ -120,10 +134,11 @@ def model_card(spec: str, location: ModelLocation, kind: str, provenance: dict) 
     ]
     shipped = _shipped_card(location)
     if shipped:
-        parts += [
-            "## The shipped model's card\n",
-            "Where it says *overlay* it describes how the package stores the model; this folder "
-            "holds the same weights merged.\n",
-            shipped,
-        ]
+        parts.append("## The card of the model it was exported from\n")
+        if location.overlay_base:
+            parts.append(
+                "Where it says *overlay* it describes how the package stores the model; this "
+                "folder holds the same weights merged.\n"
+            )
+        parts.append(shipped)
     return "\n".join(p for p in parts if p)
