@@ -19,11 +19,11 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
-from qa.cli import annotate, ask, corpus, evaluate, index, search, serve, train
+from qa.cli import annotate, ask, corpus, evaluate, index, models, search, serve, train
 from qa.errors import QAError
 
 # In the order `qa --help` lists them.
-COMMAND_GROUPS = (corpus, index, search, evaluate, train, ask, serve, annotate)
+COMMAND_GROUPS = (corpus, index, search, evaluate, train, models, ask, serve, annotate)
 USAGE_ERROR, INTERNAL_ERROR = 2, 1
 INTERRUPTED = "no file was left half-written"
 MAX_MESSAGE = 300

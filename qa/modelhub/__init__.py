@@ -15,7 +15,8 @@ small. This package is the only code that reads or writes those files: here, whe
 points; in :mod:`qa.modelhub.load`, building a model (:func:`~qa.modelhub.load.load_model`) and
 saving a trained one (:func:`~qa.modelhub.load.save_overlay`); in :mod:`qa.modelhub.component`,
 the base of every component that runs a transformer (settings in ``__init__``, weights in
-``warm_up()``).
+``warm_up()``); in :mod:`qa.modelhub.checksum`, checking the base an overlay was trained over;
+in :mod:`qa.modelhub.export`, writing one as a standard folder any user can open.
 """
 
 from __future__ import annotations

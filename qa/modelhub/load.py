@@ -26,6 +26,7 @@ from qa.modelhub import (
     overlay_info,
     root_base,
 )
+from qa.modelhub.checksum import check_base, weights_sha256
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,8 @@ def load_model(
     if task not in TASKS:
         raise ValueError(f"Unknown task {task!r}: use one of {', '.join(TASKS)}.")
     location = locate(spec)
+    if location.overlay_base:
+        check_base(location)
     if kind:
         if KINDS[kind].task != task:
             raise ValueError(f"A {kind} model has a {KINDS[kind].task} head, not {task}.")
@@ -295,14 +298,18 @@ def save_overlay(
     """Store the trained weights (fp16, frozen ones left out) over the root of ``base``.
 
     A classification head's labels go into ``qa_overlay.json``: :func:`load_model` applies them
-    to the base's config before it builds the model. The folder is written beside ``out`` and
-    moved into place whole (:func:`qa.atomic.staged_folder`): an interrupted save leaves the
+    to the base's config before it builds the model, and so does the sha256 of the base's
+    weights, which it checks (:mod:`qa.modelhub.checksum`). The folder is written beside ``out``
+    and moved into place whole (:func:`qa.atomic.staged_folder`): an interrupted save leaves the
     previous model or nothing, and a folder the project did not write is refused.
     """
     from safetensors.torch import save_file
 
     frozen = tuple(frozen)
-    info = {"base": root_base(base), "trained_from": base, "kind": kind, **(meta or {})}
+    root = root_base(base)
+    digest = weights_sha256(locate(root))  # checked on load (empty for a hub base: not checked)
+    info = {"base": root, **({"base_sha256": digest} if digest else {}), "trained_from": base}
+    info = {**info, "kind": kind, **(meta or {})}
     if TASKS[KINDS[kind].task].labelled:
         labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
         info["config"] = {
