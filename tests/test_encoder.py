@@ -51,10 +51,9 @@ def with_pooling(folder: Path, mode: str, normalize: bool = True) -> Path:
         (folder / "2_Normalize").mkdir(exist_ok=True)
     (folder / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
     (folder / "1_Pooling").mkdir(exist_ok=True)
-    config = {
-        "word_embedding_dimension": 64,
-        f"pooling_mode_{mode}_token{'s' if mode == 'mean' else ''}": True,
-    }
+    # Written the way sentence-transformers 2.x saved it (all-MiniLM-L6-v2's own format).
+    flag = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens"}[mode]
+    config = {"word_embedding_dimension": 64, flag: True}
     (folder / "1_Pooling" / "config.json").write_text(json.dumps(config), encoding="utf-8")
     return folder
 
@@ -182,3 +181,20 @@ def test_the_shipped_embedder_gives_the_vectors_it_gave_before(shared_file) -> N
     new = SentenceEncoder(spec, device="cpu").encode(texts, batch_size=32)
     old = np.concatenate([by_hand(spec, texts[i : i + 8]) for i in range(0, len(texts), 8)])
     np.testing.assert_allclose(new, old, atol=1e-5)
+
+
+def test_only_the_passage_model_of_an_asymmetric_profile_reads_title_pairs(
+    tiny_model, other_tiny_model
+) -> None:
+    from qa.config import profile_from_dict
+    from qa.index.store import load_encoders
+
+    from .conftest import tiny_profile
+
+    symmetric = load_encoders(tiny_profile(tiny_model), device="cpu")
+    assert symmetric[0] is symmetric[1] and not symmetric[0].title_pairs
+    data = tiny_profile(tiny_model).to_dict()
+    data["embedder"]["passage_model"] = str(other_tiny_model)
+    query, passage = load_encoders(profile_from_dict(data), device="cpu")
+    assert (query.title_pairs, passage.title_pairs) == (False, True)
+    assert passage.spec == str(other_tiny_model)
