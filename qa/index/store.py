@@ -81,10 +81,16 @@ def embedder_identity(profile: Profile) -> dict[str, str]:
     return ident
 
 
-def _encoder(spec: str, profile: Profile, device: str) -> SentenceEncoder:
+def _encoder(
+    spec: str, profile: Profile, device: str, title_pairs: bool = False
+) -> SentenceEncoder:
     cfg = profile.embedder
     return SentenceEncoder(
-        spec, device=device, max_seq_length=cfg.max_seq_length, pooling=cfg.pooling
+        spec,
+        device=device,
+        max_seq_length=cfg.max_seq_length,
+        pooling=cfg.pooling,
+        title_pairs=title_pairs,
     )
 
 
@@ -95,7 +101,8 @@ def load_encoders(
     query = _encoder(profile.embedder.model, profile, device)
     if not profile.embedder.passage_model:
         return query, query
-    return query, _encoder(profile.embedder.passage_model, profile, device)
+    # The passage model of an asymmetric pair reads (title, text) pairs, as MedCPT's articles.
+    return query, _encoder(profile.embedder.passage_model, profile, device, title_pairs=True)
 
 
 def build_index(

@@ -16,7 +16,7 @@ import numpy as np
 from qa.config import IndexConfig
 from qa.errors import check_count
 from qa.retrieve.base import ArrayRetriever
-from qa.retrieve.encoder import SentenceEncoder
+from qa.retrieve.encoder import SentenceEncoder, TextInput
 from qa.types import Passage
 
 SMALL_BATCH = 8
@@ -24,6 +24,14 @@ SMALL_BATCH = 8
 
 def passage_text(passage: Passage) -> str:
     return f"{passage.title}. {passage.text}" if passage.title else passage.text
+
+
+def passage_input(passage: Passage, title_pairs: bool = False) -> TextInput:
+    """What the passage encoder reads: the pair (title, text) for an article encoder trained on
+    such pairs (MedCPT's), else one text with the title in front."""
+    if title_pairs and passage.title:
+        return (passage.title, passage.text)
+    return passage_text(passage)
 
 
 def build_faiss(vectors: np.ndarray, config: IndexConfig) -> faiss.Index:
@@ -78,7 +86,7 @@ class DenseIndex(ArrayRetriever):
         show_progress: bool = False,
     ) -> np.ndarray:
         return encoder.encode(
-            [passage_text(p) for p in passages],
+            [passage_input(p, encoder.title_pairs) for p in passages],
             batch_size=batch_size,
             show_progress=show_progress,
             desc="Embedding passages",

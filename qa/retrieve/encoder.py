@@ -1,16 +1,21 @@
-"""A sentence encoder: a transformer, a pooling rule and L2 normalisation.
+"""A sentence encoder: texts in, unit vectors out, through sentence-transformers.
 
-Written over ``transformers`` directly (not sentence-transformers) so that one module serves
-encoding, fine-tuning and asymmetric models such as MedCPT with the same code. Pooling comes
-from the model folder's sentence-transformers config (``1_Pooling/config.json``) unless the
-profile names one.
+Pooling, normalisation and any projection are the model's own sentence-transformers modules
+(``modules.json``, ``1_Pooling``, ``2_Normalize``), read from the model folder, the packaged
+model, the hub, or, for an overlay, its base; a profile's ``pooling`` replaces the folder's.
+The transformer they run on is this component's ``model`` (:mod:`qa.modelhub.sentence`), so an
+overlay's weights and a backend that swaps the model in ``warm_up`` are used as they are.
+
+An asymmetric retriever (MedCPT) is two encoders: the query model, and the passage model built
+with ``title_pairs``, which reads a passage with a title as the pair (title, text), the way
+MedCPT's article encoder was trained.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,18 +26,22 @@ from qa.modelhub import locate
 from qa.modelhub.component import ModelComponent
 from qa.modelhub.load import model_config
 
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
-def _pooling_of(path: str, requested: str) -> str:
-    if requested:
-        if requested not in {"mean", "cls"}:
-            raise ModelLoadError(f"Pooling {requested!r} is not supported: use mean or cls.")
-        return requested
-    config = Path(path) / "1_Pooling" / "config.json"
-    if config.is_file():
-        data = json.loads(config.read_text(encoding="utf-8"))
-        if data.get("pooling_mode_cls_token"):
-            return "cls"
-    return "mean"
+# A text, or a (title, text) pair for an article encoder.
+TextInput = str | tuple[str, str]
+
+# The pooling rules a profile may name (checked here, before sentence-transformers is imported).
+POOLING_MODES = ("mean", "cls")
+
+# encode() hands sentence-transformers this many batches at a time, so its own progress bar can
+# stay off and ours counts texts.
+_BATCHES_PER_CALL = 16
+
+
+def _length(text: TextInput) -> int:
+    return len(text) if isinstance(text, str) else sum(len(t) for t in text)
 
 
 class SentenceEncoder(ModelComponent):
@@ -47,59 +56,98 @@ class SentenceEncoder(ModelComponent):
         device: str = "auto",
         max_seq_length: int = 256,
         pooling: str = "",
+        title_pairs: bool = False,
     ) -> None:
         self._settle(spec, device)
-        base_path = (
-            locate(self.location.overlay_base).path
-            if self.location.overlay_base
-            else self.location.path
-        )
-        self.pooling = _pooling_of(base_path, pooling)
+        if pooling and pooling not in POOLING_MODES:
+            raise ModelLoadError(f"Pooling {pooling!r} is not supported: use mean or cls.")
+        self.requested_pooling = pooling
         self.max_seq_length = max_seq_length
+        self.title_pairs = title_pairs
+        self._st: SentenceTransformer | None = None
+
+    @cached_property
+    def hidden_size(self) -> int:
+        """The transformer's output width, from its config (the model may be a backend's runner
+        with no config of its own)."""
+        return int(model_config(self.location).hidden_size)
+
+    @cached_property
+    def modules(self) -> list[torch.nn.Module]:
+        """The sentence-transformers modules after the transformer (pooling, normalisation, ...),
+        from the folder that holds them: an overlay's base, else the model itself. Only
+        configuration is read, no transformer weights."""
+        from qa.modelhub.sentence import sentence_modules
+
+        folder = locate(self.location.overlay_base) if self.location.overlay_base else self.location
+        return sentence_modules(folder.path, self.hidden_size, self.requested_pooling)
+
+    @property
+    def pooling(self) -> str:
+        """The pooling rule in use (``mean``, ``cls``, ...)."""
+        from qa.modelhub.sentence import pooling_of
+
+        return pooling_of(self.modules)
 
     @property
     def dim(self) -> int:
-        """The vector size, read from the config when the weights are not loaded yet."""
-        config = self._model.config if self._model is not None else model_config(self.location)
-        return int(config.hidden_size)
+        """The vector size, worked out from the configs (no weights need loading)."""
+        from qa.modelhub.sentence import output_dimension
 
-    def embed(self, texts: Sequence[str], max_length: int | None = None) -> torch.Tensor:
-        """Pooled, normalised embeddings of one batch, with gradients (used by training)."""
-        batch = self.tokenizer(
-            list(texts),
-            padding=True,
-            truncation=True,
-            max_length=max_length or self.max_seq_length,
-            return_tensors="pt",
-        ).to(self.device)
-        out = self.model(**batch).last_hidden_state
-        if self.pooling == "cls":
-            pooled = out[:, 0]
-        else:
-            mask = batch["attention_mask"].unsqueeze(-1).to(out.dtype)
-            pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled.float(), dim=-1)
+        return output_dimension(self.modules, self.hidden_size)
+
+    @property
+    def sentence_transformer(self) -> SentenceTransformer:
+        """This encoder as a SentenceTransformer (what ``encode`` runs and the trainer trains).
+
+        Built around ``self.model`` as it is now, and built again when that changes (a backend
+        or a test that swaps the model), so it never runs a stale one."""
+        model = self.model
+        if self._st is None or self._st[0].auto_model is not model:
+            from qa.modelhub.sentence import sentence_transformer
+
+            self._st = sentence_transformer(
+                model,
+                self.tokenizer,
+                self.modules,
+                device=self.device,
+                max_seq_length=self.max_seq_length,
+            )
+        return self._st
+
+    def embed(self, texts: Sequence[TextInput], max_length: int | None = None) -> torch.Tensor:
+        """Vectors of one batch, with gradients (training and the summariser call it)."""
+        st = self.sentence_transformer
+        features = st.preprocess(list(texts), max_length=max_length)
+        features = {k: v.to(self.device) for k, v in features.items()}
+        return st(features)["sentence_embedding"].float()
 
     def encode(
         self,
-        texts: Sequence[str],
+        texts: Sequence[TextInput],
         *,
         batch_size: int = 64,
         max_length: int | None = None,
         show_progress: bool = False,
         desc: str = "Encoding",
     ) -> np.ndarray:
-        """Encode many texts, batched by similar length so little is spent on padding."""
-        order = np.argsort([-len(t) for t in texts], kind="stable")
+        """Encode many texts, longest first so each batch holds texts of similar length."""
         result = np.zeros((len(texts), self.dim), dtype=np.float32)
-        self.model.eval()
-        with (
-            torch.inference_mode(),
-            tqdm(total=len(texts), desc=desc, unit="text", disable=not show_progress) as bar,
-        ):
-            for start in range(0, len(texts), batch_size):
-                idx = order[start : start + batch_size]
-                vectors = self.embed([texts[i] for i in idx], max_length=max_length)
-                result[idx] = vectors.cpu().numpy()
+        if not len(texts):
+            return result
+        st = self.sentence_transformer
+        options = {"processing_kwargs": {"text": {"max_length": max_length}}} if max_length else {}
+        order = np.argsort([-_length(t) for t in texts], kind="stable")
+        step = batch_size * _BATCHES_PER_CALL
+        with tqdm(total=len(texts), desc=desc, unit="text", disable=not show_progress) as bar:
+            for start in range(0, len(texts), step):
+                idx = order[start : start + step]
+                result[idx] = st.encode(
+                    [texts[i] for i in idx],
+                    batch_size=batch_size,
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                    **options,
+                )
                 bar.update(len(idx))
         return result

@@ -1,10 +1,13 @@
 """Fine-tune the sentence encoder on BioASQ question -> gold snippet pairs.
 
-The loss is the in-batch-negatives contrastive loss (MultipleNegativesRanking): each question
-must score its own snippet above every other snippet in the batch. Batches never hold two
-pairs of the same question, nor the same snippet twice, so no "negative" is secretly a
-positive. The word-embedding matrix (half of MiniLM's weights) is frozen, which costs little
-quality and lets the shipped model be an overlay of only the weights that changed.
+The loss is sentence-transformers' MultipleNegativesRankingLoss: each question must score its
+own snippet above every other snippet of the batch and above a hard negative, a passage BM25
+ranks high for the question that is not gold. Batches never hold two pairs of the same
+question, nor the same snippet twice, so no "negative" is secretly a positive (the
+no-duplicates batch sampler; see :mod:`qa.train.sentence_trainer` for why this trainer runs on
+sentence-transformers' trainer and not :func:`qa.train.fit.fit`). The word-embedding matrix
+(half of MiniLM's weights) is frozen, which costs little quality and lets the shipped model be
+an overlay of only the weights that changed.
 """
 
 from __future__ import annotations
@@ -12,19 +15,23 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
-import torch
 
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passage_id
 from qa.evaluate.retrieval import retrieval_metrics
 from qa.retrieve.encoder import SentenceEncoder
 from qa.train.common import run_files, save_trained, word_embeddings
-from qa.train.fit import fit, seed_everything
+from qa.train.fit import seed_everything
+from qa.train.sentence_trainer import LossSettings, fit_sentence_encoder
 from qa.train.settings import TrainingConfig, TrainingRun
 
 # The run settings when none are given (and the defaults of `qa train embedder`).
 DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=1, batch_size=32, lr=3e-5)
+# Questions are truncated to this many word pieces, in training as at search time (the
+# profile's query_max_seq_length).
+QUESTION_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -82,33 +89,26 @@ def mine_hard_negatives(
     ]
 
 
-def make_batches(pairs: Sequence[Pair], batch_size: int, rng: random.Random) -> list[list[Pair]]:
-    """Shuffle, then fill batches greedily so no question or snippet repeats inside one."""
-    pool = list(pairs)
-    rng.shuffle(pool)
-    batches: list[list[Pair]] = []
-    open_batches: list[tuple[list[Pair], set[str], set[str]]] = []
-    for pair in pool:
-        for batch, qids, pids in open_batches:
-            if pair.qid not in qids and pair.passage_id not in pids:
-                batch.append(pair)
-                qids.add(pair.qid)
-                pids.add(pair.passage_id)
-                if len(batch) == batch_size:
-                    batches.append(batch)
-                    open_batches.remove((batch, qids, pids))
-                break
-        else:
-            open_batches.append(([pair], {pair.qid}, {pair.passage_id}))
-    batches.extend(b for b, _, _ in open_batches if len(b) > 1)
-    rng.shuffle(batches)
-    return batches
+def pair_datasets(pairs: Sequence[Pair]) -> Any:
+    """The pairs as sentence-transformers' trainer reads them: (anchor, positive, negative)
+    rows, and (anchor, positive) rows, in a dataset of their own, for pairs without a hard
+    negative (a dataset's rows all have the same columns)."""
+    from datasets import Dataset
 
+    def table(rows: list[Pair], negatives: bool) -> Dataset:
+        data = {"anchor": [p.question for p in rows], "positive": [p.text for p in rows]}
+        if negatives:
+            data["negative"] = [p.negative for p in rows]
+        return Dataset.from_dict(data)
 
-def contrastive_loss(q: torch.Tensor, p: torch.Tensor, scale: float) -> torch.Tensor:
-    """Cross-entropy of each question against all passages of the batch (row i's is p[i])."""
-    scores = q @ p.T * scale
-    return torch.nn.functional.cross_entropy(scores, torch.arange(len(q), device=q.device))
+    with_negative = [p for p in pairs if p.negative]
+    without = [p for p in pairs if not p.negative]
+    parts = {
+        name: table(rows, negatives)
+        for name, rows, negatives in (("triplets", with_negative, True), ("pairs", without, False))
+        if rows
+    }
+    return next(iter(parts.values())) if len(parts) == 1 else parts
 
 
 def dense_dev_metrics(
@@ -129,7 +129,9 @@ def dense_dev_metrics(
         [passages[p] for p in pids], batch_size=batch_size, show_progress=True, desc="Dev passages"
     )
     asked = [q for q in questions if q.id in gold]
-    qvec = encoder.encode([q.body for q in asked], batch_size=batch_size, max_length=64)
+    qvec = encoder.encode(
+        [q.body for q in asked], batch_size=batch_size, max_length=QUESTION_LENGTH
+    )
     top = np.argsort(-(qvec @ pvec.T), axis=1)[:, :100]
     ranked = {q.id: [pids[j] for j in row] for q, row in zip(asked, top)}
     return retrieval_metrics(ranked, gold)
@@ -142,12 +144,15 @@ def train_embedder(
     max_seq_length: int = 256,
     train_seq_length: int = 128,
     hard_negatives: bool = True,
+    mini_batch_size: int = 32,
 ) -> dict:
     """Train on the question-snippet pairs of the ``run.train`` golden files, evaluate base and
     tuned model on the ``run.dev`` golden files, save the overlay. Returns metrics.
 
     ``run.config`` holds epochs, batch size, learning rate, step cap, seed and device
-    (:data:`DEFAULT_TRAINING_CONFIG` when None); the frozen weights are this trainer's choice."""
+    (:data:`DEFAULT_TRAINING_CONFIG` when None); the frozen weights are this trainer's choice.
+    Batches larger than ``mini_batch_size`` use the gradient-cached loss, whose memory is that
+    of a ``mini_batch_size`` batch; the gradients are the same."""
     training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
     train_q = load_golden(run.train)
@@ -159,22 +164,16 @@ def train_embedder(
     base_dev = dense_dev_metrics(encoder, dev_q)
     encoder.model.float()
     config = replace(training, frozen=word_embeddings(encoder.model), job="embedder")
-    rng = random.Random(config.seed)
-    epoch_batches = [make_batches(pairs, config.batch_size, rng) for _ in range(config.epochs)]
-
-    def loss(_: torch.nn.Module, batch: list[Pair]) -> torch.Tensor:  # the encoder's own model
-        q = encoder.embed([p.question for p in batch], max_length=64)
-        texts = [p.text for p in batch] + [p.negative for p in batch if p.negative]
-        return contrastive_loss(q, encoder.embed(texts, max_length=train_seq_length), scale)
-
-    steps = config.capped(sum(len(b) for b in epoch_batches))
-    fitted = fit(encoder.model, epoch_batches.__getitem__, loss, config, steps=steps)
+    lengths = {"query": QUESTION_LENGTH, "document": train_seq_length}
+    loss = LossSettings(scale=scale, mini_batch_size=mini_batch_size)
+    fitted = fit_sentence_encoder(encoder, pair_datasets(pairs), config, lengths, loss)
     result = {
         **run_files(run),
         "pairs": len(pairs),
         **config.summary(),
         "hard_negatives": hard_negatives,
         "train_seq_length": train_seq_length,
+        "loss": loss.name(config.batch_size),
         **fitted.summary(),
         "dev_base": base_dev,
         "dev_tuned": dense_dev_metrics(encoder, dev_q),
@@ -203,8 +202,8 @@ whose inner product ranks passages for the question.
   (question -> gold snippet pairs, {result["pairs"]} pairs), from ../shared/data/bioasq.
   BioASQ data is subject to the BioASQ terms of use (registration at participants-area.bioasq.org);
   see ../shared/data/SOURCES.md.
-- **Objective**: in-batch negatives (MultipleNegativesRanking, scale 20), batches without
-  repeated questions or snippets, {"plus one BM25-mined hard negative per pair (a top-10 BM25 passage that is not gold)" if result["hard_negatives"] else "no hard negatives"};
+- **Objective**: in-batch negatives (sentence-transformers' {result["loss"]}, scale 20, its
+  trainer), batches without repeated questions or snippets, {"plus one BM25-mined hard negative per pair (a top-10 BM25 passage that is not gold)" if result["hard_negatives"] else "no hard negatives"};
   passages truncated to {result["train_seq_length"]} word pieces while training; {result["epochs"]} epoch(s), batch {result["batch_size"]},
   lr {result["lr"]}, {result["steps"]} steps, {result["train_seconds"]} s on this machine.
   Loss {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.
