@@ -118,7 +118,7 @@ def test_a_hub_id_reads_its_pooling_from_the_hub_cache(tmp_path, monkeypatch) ->
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    encoder = SentenceEncoder("someone/tiny-cls", device="cpu")
+    encoder = SentenceEncoder("someone/tiny-cls@main", device="cpu")
     assert not encoder.location.local
     assert encoder.pooling == "cls"
     np.testing.assert_allclose(encoder.encode(TEXTS), by_hand(str(folder), TEXTS, "cls"), atol=1e-5)

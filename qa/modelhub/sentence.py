@@ -105,10 +105,10 @@ def _tokenize(tokenizer: Any, inputs: Sequence[TextInput], length: int) -> dict[
     return dict(batch)
 
 
-def _modules_json(path: str) -> list[dict] | None:
+def _modules_json(path: str, revision: str | None) -> list[dict] | None:
     """The folder's (or hub id's) ``modules.json``, None when it has none (a plain transformer)."""
     try:
-        found = load_file_path(path, "modules.json")
+        found = load_file_path(path, "modules.json", revision=revision)
     except Exception as exc:  # the hub's own errors: offline, gated, rate-limited
         raise ModelLoadError(
             f"Could not read modules.json of {path}: {exc}. Check the hub id, or download the "
@@ -117,12 +117,14 @@ def _modules_json(path: str) -> list[dict] | None:
     return None if found is None else json.loads(Path(found).read_text(encoding="utf-8"))
 
 
-def sentence_modules(path: str, hidden_size: int, pooling: str = "") -> list[torch.nn.Module]:
-    """The modules after the transformer, as the model at ``path`` lists them (mean pooling when
-    it lists none, as sentence-transformers does for a plain transformer), with the ``pooling``
-    a profile names (any of sentence-transformers' modes) in place of the folder's, and L2
-    normalisation last."""
-    entries = _modules_json(path)
+def sentence_modules(
+    path: str, hidden_size: int, pooling: str = "", revision: str | None = None
+) -> list[torch.nn.Module]:
+    """The modules after the transformer, as the model at ``path`` (at a hub ``revision``)
+    lists them (mean pooling when it lists none, as sentence-transformers does for a plain
+    transformer), with the ``pooling`` a profile names (any of sentence-transformers' modes) in
+    place of the folder's, and L2 normalisation last."""
+    entries = _modules_json(path, revision)
     if entries is None:
         modules: list[torch.nn.Module] = [Pooling(hidden_size, "mean")]
     else:
@@ -132,7 +134,7 @@ def sentence_modules(path: str, hidden_size: int, pooling: str = "") -> list[tor
                 f"{path}/modules.json starts with {first}, not a transformer: only transformer "
                 "sentence encoders are supported."
             )
-        modules = [_load_module(path, entry) for entry in entries[1:]]
+        modules = [_load_module(path, entry, revision) for entry in entries[1:]]
     if pooling:
         modules = [
             Pooling(m.embedding_dimension, pooling) if isinstance(m, Pooling) else m
@@ -145,10 +147,10 @@ def sentence_modules(path: str, hidden_size: int, pooling: str = "") -> list[tor
     return modules
 
 
-def _load_module(path: str, entry: dict) -> torch.nn.Module:
+def _load_module(path: str, entry: dict, revision: str | None) -> torch.nn.Module:
     try:
         module_class = import_module_class(entry["type"], path)
-        return module_class.load(path, subfolder=entry["path"])
+        return module_class.load(path, subfolder=entry["path"], revision=revision)
     except (ImportError, OSError, ValueError) as exc:
         raise ModelLoadError(
             f"Could not load the {entry['type']} module of {path}: {exc}. Only "

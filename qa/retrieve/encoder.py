@@ -80,7 +80,9 @@ class SentenceEncoder(ModelComponent):
         from qa.modelhub.sentence import sentence_modules
 
         folder = locate(self.location.overlay_base) if self.location.overlay_base else self.location
-        return sentence_modules(folder.path, self.hidden_size, self.requested_pooling)
+        return sentence_modules(
+            folder.path, self.hidden_size, self.requested_pooling, folder.revision or None
+        )
 
     @property
     def pooling(self) -> str:
