@@ -83,9 +83,10 @@ def embedder_identity(profile: Profile) -> dict[str, str]:
 
 def _encoder(spec: str, profile: Profile, device: str) -> SentenceEncoder:
     cfg = profile.embedder
-    return SentenceEncoder(
+    encoder = SentenceEncoder(
         spec, device=device, max_seq_length=cfg.max_seq_length, pooling=cfg.pooling
     )
+    return encoder.with_backend(profile.runtime.backend)
 
 
 def load_encoders(
