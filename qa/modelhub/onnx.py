@@ -151,7 +151,9 @@ def quantise(source: Path, folder: Path) -> None:
     """Dynamic int8 quantisation of the weights of matrix products (activations stay float)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(folder / GRAPH_FILE), weight_type=QuantType.QInt8)
+    quantize_dynamic(
+        str(source), str(folder / GRAPH_FILE), weight_type=QuantType.QInt8, per_channel=True
+    )
 
 
 def cached_graph(
