@@ -1,4 +1,4 @@
-"""torch against ONNX Runtime (and its int8 variant), side by side, printed as JSON.
+"""torch against ONNX Runtime, side by side, printed as JSON.
 
 Parity (the figures the models are judged by, on each backend):
 * BioASQ 10B from the gold snippets (``qa eval bioasq --snippets gold``'s own code path):

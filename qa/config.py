@@ -107,17 +107,18 @@ class UIConfig:
     max_history: int = 20
 
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "onnx")
 
 
 @dataclass(frozen=True)
 class RuntimeConfig:
     """[runtime]: how every model of the profile runs, not what it computes.
 
-    ``backend`` is torch, or ONNX Runtime on a CPU (``onnx``; ``onnx-int8`` adds dynamic int8
-    quantisation). An index does not depend on it: the embedder's identity in the manifest is
-    its weights, and vectors from the two backends differ by ~1e-5, far below anything that
-    reorders a ranking, so an index built on one backend is searched on the other.
+    ``backend`` is torch, or ONNX Runtime on a CPU (``onnx``; see :mod:`qa.modelhub.onnx` for
+    why there is no int8 variant). An index does not depend on it: the embedder's identity in
+    the manifest is its weights, and vectors from the two backends differ by ~1e-5, far below
+    anything that reorders a ranking, so an index built on one backend is searched on the
+    other (the manifest's profile still records the backend that built it).
     """
 
     backend: str = "torch"

@@ -146,7 +146,7 @@ class QA:
         backend: str | None = None,
     ) -> QA:
         """Load an index (checked against ``profile``), or only the profile's models;
-        ``backend`` (torch, onnx, onnx-int8) replaces the profile's ``[runtime] backend``."""
+        ``backend`` (torch, onnx) replaces the profile's ``[runtime] backend``."""
         if profile is not None and not isinstance(profile, Profile):
             profile = load_profile(profile)
         if index_dir is None:

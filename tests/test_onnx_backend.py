@@ -12,8 +12,8 @@ import torch
 
 from qa.annotate.ner import EntityTagger
 from qa.annotate.relations import RelationClassifier
-from qa.config import load_profile, with_backend
-from qa.errors import InvalidInput, QAError
+from qa.config import load_profile, profile_from_dict, with_backend
+from qa.errors import ConfigError, InvalidInput, QAError
 from qa.index.store import build_index
 from qa.modelhub.onnx import GRAPH_FILE, RECORD_FILE, OnnxModel, verified
 from qa.pipeline import QA
@@ -124,11 +124,11 @@ def test_a_tampered_cache_file_is_exported_again(tiny_model: Path) -> None:
     assert verified(again.model.folder) is not None
     assert abs(again.encode(TEXTS) - expected).max() < 1e-6
     record = json.loads((graph.parent / RECORD_FILE).read_text(encoding="utf-8"))
-    assert record["task"] == "encoder" and not record["int8"]
+    assert record["task"] == "encoder" and record["files"][GRAPH_FILE]
 
 
 def test_an_unknown_backend_is_refused_with_the_choices(tiny_model: Path) -> None:
-    with pytest.raises(InvalidInput, match="torch, onnx, onnx-int8"):
+    with pytest.raises(InvalidInput, match="torch, onnx"):
         SentenceEncoder(str(tiny_model), device="cpu").with_backend("tensorrt")
 
 
@@ -172,10 +172,16 @@ def test_qa_answers_the_same_on_onnx(sample_index: Path) -> None:
             assert got.yesno.probability == pytest.approx(want.yesno.probability, abs=1e-4)
 
 
-def test_the_backend_is_a_profile_setting_the_index_does_not_depend_on(sample_index) -> None:
-    profile = with_backend(load_profile("embedded"), "onnx-int8")
-    assert profile.runtime.backend == "onnx-int8"
+def test_the_backend_is_a_profile_setting_the_index_does_not_depend_on(
+    sample_index: Path, tmp_path: Path
+) -> None:
     assert load_profile("embedded").runtime.backend == "torch"
-    assert QA.load(sample_index, profile=profile, device="cpu").profile.runtime.backend == (
-        "onnx-int8"
-    )
+    settings = {**load_profile("embedded").to_dict(), "runtime": {"backend": "onnx"}}
+    qa = QA.load(sample_index, profile=profile_from_dict(settings), device="cpu")
+    assert isinstance(qa.components.encoder.model, OnnxModel)  # built on torch, read on onnx
+    assert qa.search(QUESTION, k=1)[0].passage.id == "p1"
+    assert with_backend(qa.profile, "torch").runtime.backend == "torch"
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[embedder]\nmodel = "x"\n[runtime]\nbackend = "tensorrt"\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"\[runtime\] backend = 'tensorrt'.*'torch', 'onnx'"):
+        load_profile(mine)

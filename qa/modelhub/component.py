@@ -56,7 +56,7 @@ class ModelComponent:
         return weights_revision(self.location) if self.location is not None else ""
 
     def with_backend(self, backend: str) -> ModelComponent:
-        """Run on ``backend`` (torch, onnx, onnx-int8) from the next load on; returns self."""
+        """Run on ``backend`` (torch, onnx) from the next load on; returns self."""
         check_choice("backend", backend, BACKENDS)
         if backend != self.backend:
             self.backend, self._model = backend, None  # loaded again, on the new backend
@@ -90,9 +90,7 @@ class ModelComponent:
         weights = self.revision
         if not self.location.local:  # a hub id's revision names no weights; its id does
             weights = f"{self.spec}@{getattr(model.config, '_commit_hash', None)}"
-        return onnx_model(
-            model, tokenizer, weights=weights, task=self.task, int8=self.backend == "onnx-int8"
-        )
+        return onnx_model(model, tokenizer, weights=weights, task=self.task)
 
     @property
     def tokenizer(self):
