@@ -114,8 +114,8 @@ def add_backend_arg(parser: argparse.ArgumentParser, default: str | None = None)
         "--backend",
         default=default,
         choices=BACKENDS,
-        help="run the models on torch or ONNX Runtime (onnx: CPU only, exported once into "
-        "$QA_CACHE_DIR or ~/.cache/qa)"
+        help="run the models on torch or ONNX Runtime (onnx: on a CPU; each model is exported "
+        "once into $QA_CACHE_DIR/onnx, default ~/.cache/qa/onnx)"
         + (f" (default: {default})" if default else " (default: the profile's [runtime] backend)"),
     )
 

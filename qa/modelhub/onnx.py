@@ -153,6 +153,8 @@ def export(model: torch.nn.Module, tokenizer, task: str, folder: Path) -> None:
 def cached_graph(model: torch.nn.Module, tokenizer, *, weights: str, task: str) -> Path:
     """The folder of the verified graph of ``model``; exported when missing or damaged,
     written whole or not at all."""
+    import onnxruntime
+
     if task not in OUTPUTS:
         raise ValueError(f"No ONNX export for task {task!r}: use one of {', '.join(OUTPUTS)}.")
     out = cache_dir() / cache_key(weights, task)
@@ -167,6 +169,7 @@ def cached_graph(model: torch.nn.Module, tokenizer, *, weights: str, task: str) 
             "weights": weights,
             "task": task,
             "opset": OPSET,
+            "onnxruntime": onnxruntime.__version__,
             "torch": torch.__version__,
             "files": files,
         }
