@@ -23,6 +23,7 @@ import inspect
 import json
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,8 @@ def cached_graph(model: torch.nn.Module, tokenizer, *, weights: str, task: str) 
     out = cache_dir() / cache_key(weights, task)
     if verified(out) is not None:
         return out
+    # A first export takes a while (10-30 s for a MiniLM on two cores): say why nothing moves.
+    print(f"Exporting a {task} model to ONNX (once, into {out.parent})…", file=sys.stderr)
     # A folder named by a key inside the cache is this module's, damaged or not.
     with staged_folder(out, lambda _: True, "an ONNX cache folder") as tmp:
         export(model, tokenizer, task, tmp)
