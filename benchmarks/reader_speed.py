@@ -6,7 +6,8 @@
   the type predicted; everything included (retrieval, reading or yes/no, no ideal answer, no
   annotation);
 * when the profile names an NER model: annotation latency of the passages behind the top
-  three answers (cache emptied before each question, so every passage is tagged).
+  three answers (cache emptied before each question, so every passage is tagged);
+* ``--backend onnx`` runs every model on ONNX Runtime (CPU), to set beside a torch run.
 
     python benchmarks/reader_speed.py --index indexes/bioasq \
         --questions ../shared/data/bioasq/*/*10B[1-6]_golden.json --json
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qa.config import BACKENDS
 from qa.corpus.bioasq import load_golden
 from qa.pipeline import QA
 from qa.read.answering import annotate_answers
@@ -46,12 +48,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="questions timed")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--backend", default=None, choices=BACKENDS, help="default: the profile's [runtime]"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     files = sorted({f for pattern in args.questions for f in glob.glob(pattern)})
     questions = load_golden(files)[: args.limit]
-    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    qa = QA.load(args.index, profile=args.profile, device=args.device, backend=args.backend)
     warm = questions[0].body
     for qtype in EXACT_TYPES:
         qa.ask(warm, qtype=qtype, k=args.k, annotate=False)
@@ -84,6 +89,7 @@ def main() -> None:
 
     report = {
         "device": qa.components.reader.device,
+        "backend": qa.profile.runtime.backend,
         "cpu": platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads(),
         "questions": len(questions),

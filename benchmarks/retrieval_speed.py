@@ -5,7 +5,8 @@
 * hybrid latency p50/p95: ``QA.search`` per question, warm, everything included (question
   encoding, BM25, FAISS, fusion);
 * dense indexing passages/s (tokenise + encode + pool + normalise + FAISS add) against the
-  encoder's raw forward passes on the same, already tokenised, batches.
+  encoder's raw forward passes on the same, already tokenised, batches;
+* ``--backend onnx`` runs the encoder on ONNX Runtime (CPU), to set beside a torch run.
 
     python benchmarks/retrieval_speed.py --index indexes/bioasq \
         --questions ../shared/data/bioasq/*/*10B[1-6]_golden.json --json
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qa.config import BACKENDS
 from qa.corpus.bioasq import load_golden
 from qa.pipeline import QA
 from qa.retrieve.bm25 import BM25Index, tokenize
@@ -137,6 +139,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="queries for bm25s and hybrid")
     parser.add_argument("--reference-queries", type=int, default=30, help="queries for rank-bm25")
     parser.add_argument("--index-passages", type=int, default=1000)
+    parser.add_argument(
+        "--backend", default=None, choices=BACKENDS, help="default: the profile's [runtime]"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -144,9 +149,10 @@ def main() -> None:
     if not files:
         raise SystemExit(f"No golden files match {args.questions}: pass --questions FILES.")
     questions = [q.body for q in load_golden(files)][: args.queries]
-    qa = QA.load(args.index)
+    qa = QA.load(args.index, backend=args.backend)
     result = {
         "index": args.index,
+        "backend": qa.profile.runtime.backend,
         "machine": {
             "cpus": torch.get_num_threads(),
             "python": platform.python_version(),

@@ -32,6 +32,7 @@ class Components:
         self.profile = profile
         self.device = device
         self._index_encoder = encoder
+        self.backend = profile.runtime.backend
 
     def _named(self, section: str, key: str, hint: str) -> str:
         """The model spec at ``[section] key``, or an error saying how to get one."""
@@ -53,7 +54,7 @@ class Components:
             doc_stride=cfg.doc_stride,
             max_answer_length=cfg.max_answer_length,
             temperature=cfg.answer_temperature,
-        )
+        ).with_backend(self.backend)
 
     @cached_property
     def yesno(self) -> YesNoClassifier:
@@ -65,7 +66,7 @@ class Components:
             device=self.device,
             max_passages=cfg.yesno_passages,
             threshold=cfg.yesno_threshold,
-        )
+        ).with_backend(self.backend)
 
     @cached_property
     def qtype(self) -> QuestionTypeClassifier:
@@ -82,7 +83,8 @@ class Components:
         from qa.annotate.annotator import Annotator
 
         spec = self._named("annotate", "ner_model", _TRAIN_HINT.format(what="ner"))
-        return Annotator(spec, self.profile.annotate.relations_model, device=self.device)
+        annotator = Annotator(spec, self.profile.annotate.relations_model, device=self.device)
+        return annotator.with_backend(self.backend)
 
     @cached_property
     def encoder(self) -> SentenceEncoder:
@@ -92,9 +94,10 @@ class Components:
         from qa.retrieve.encoder import SentenceEncoder
 
         cfg = self.profile.embedder
-        return SentenceEncoder(
+        encoder = SentenceEncoder(
             cfg.model, device=self.device, max_seq_length=cfg.max_seq_length, pooling=cfg.pooling
         )
+        return encoder.with_backend(self.backend)
 
     def warm_up(self) -> None:
         """Load every model the profile names now, instead of on the first question."""

@@ -8,7 +8,7 @@ parameters) is copied into the index manifest, so a loaded index can be checked 
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,23 @@ class UIConfig:
     max_history: int = 20
 
 
+BACKENDS = ("torch", "onnx")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """[runtime]: how every model of the profile runs, not what it computes.
+
+    ``backend`` is torch, or ONNX Runtime on a CPU (``onnx``; see :mod:`qa.modelhub.onnx` for
+    why there is no int8 variant). An index does not depend on it: the embedder's identity in
+    the manifest is its weights, and vectors from the two backends differ by ~1e-5, far below
+    anything that reorders a ranking, so an index built on one backend is searched on the
+    other (the manifest's profile still records the backend that built it).
+    """
+
+    backend: str = "torch"
+
+
 @dataclass(frozen=True)
 class Profile:
     """Every model and parameter of a run. The device is not part of it: the same profile (and
@@ -125,6 +142,7 @@ class Profile:
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     annotate: AnnotateConfig = field(default_factory=AnnotateConfig)
     ui: UIConfig = field(default_factory=UIConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,12 +158,14 @@ _SECTIONS: dict[str, type] = {
     "reader": ReaderConfig,
     "annotate": AnnotateConfig,
     "ui": UIConfig,
+    "runtime": RuntimeConfig,
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("index", "faiss"): ("flat", "hnsw", "ivfpq"),
     ("fusion", "method"): ("rrf", "weighted"),
     ("index", "bm25_stopwords"): ("en", "en_plus"),
     ("ui", "mode"): RETRIEVAL_MODES,
+    ("runtime", "backend"): BACKENDS,
 }
 _MINIMUM = {("ui", "concurrency"): 1, ("ui", "max_history"): 0}
 _TOP_LEVEL = ("name", "description", "source")
@@ -246,6 +266,15 @@ def _value(where: str, section: str, option: str, kind: str, value: Any) -> Any:
     if minimum is not None and value < minimum:
         raise ConfigError(f"{where}: {label} = {value!r}; it must be at least {minimum}.")
     return value
+
+
+def with_backend(profile: Profile, backend: str | None) -> Profile:
+    """``profile`` running on ``backend`` (a command's ``--backend``); None keeps its own."""
+    if backend is None or backend == profile.runtime.backend:
+        return profile
+    if backend not in BACKENDS:
+        raise ConfigError(f"Unknown backend {backend!r}: use one of {', '.join(BACKENDS)}.")
+    return replace(profile, runtime=replace(profile.runtime, backend=backend))
 
 
 def resolve_device(device: str = "auto") -> str:

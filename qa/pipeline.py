@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qa.components import Components
-from qa.config import Profile, load_profile
+from qa.config import Profile, load_profile, with_backend
 from qa.errors import InvalidInput, QAError, check_choice, check_count
 from qa.index.store import LoadedIndex, load_index
 from qa.memory import MemoryTrimmer
@@ -90,6 +90,25 @@ def current_profile_of(index_dir: str | Path) -> Profile | None:
         return None
 
 
+def run_profile(
+    index_dir: str | Path, profile: Profile | None, backend: str | None = None
+) -> Profile | None:
+    """The profile to load an index with: the one given, else :func:`current_profile_of`;
+    with a ``backend``, that one running on it (the manifest's profile when no other is
+    found). ``None`` leaves the choice to the manifest."""
+    if profile is None:
+        profile = current_profile_of(index_dir)
+    if backend is None:
+        return profile
+    if profile is None:
+        from qa.config import profile_from_dict
+        from qa.index.store import read_manifest
+
+        recorded = read_manifest(index_dir)["profile"]
+        profile = profile_from_dict(recorded, source=recorded.get("source") or "")
+    return with_backend(profile, backend)
+
+
 def add_retrieval_time(result: QAResult, retrieve_ms: float) -> QAResult:
     """Put the retrieval time first in ``result.timings`` and add ``total_ms`` over all stages
     (``ask``, ``ask_batch`` and the UI, which retrieves and reads as two streamed steps)."""
@@ -126,14 +145,15 @@ class QA:
         index_dir: str | Path | None,
         profile: str | Path | Profile | None = None,
         device: str = "auto",
+        backend: str | None = None,
     ) -> QA:
-        """Load an index (checked against ``profile``), or only the profile's models."""
+        """Load an index (checked against ``profile``), or only the profile's models;
+        ``backend`` (torch, onnx) replaces the profile's ``[runtime] backend``."""
         if profile is not None and not isinstance(profile, Profile):
             profile = load_profile(profile)
         if index_dir is None:
-            return cls(None, profile or load_profile(None), device=device)
-        if profile is None:
-            profile = current_profile_of(index_dir)
+            return cls(None, with_backend(profile or load_profile(None), backend), device=device)
+        profile = run_profile(index_dir, profile, backend)
         if profile is not None:
             require_trained(profile)  # before the index and its encoder load
         return cls(load_index(index_dir, profile, device=device), device=device)

@@ -36,6 +36,13 @@ class Annotator:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, int], Annotations] = OrderedDict()
 
+    def with_backend(self, backend: str) -> Annotator:
+        """Run both models on ``backend`` (see :class:`~qa.modelhub.component.ModelComponent`)."""
+        self.tagger.with_backend(backend)
+        if self.relations is not None:
+            self.relations.with_backend(backend)
+        return self
+
     def warm_up(self) -> None:
         """Load the tagger's and the relation classifier's weights (once); annotating calls it."""
         self.tagger.warm_up()

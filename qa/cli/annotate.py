@@ -29,7 +29,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from qa.pipeline import QA
 
     text = read_text(args)
-    qa = QA.load(None, profile=args.profile, device=args.device)
+    qa = QA.load(None, profile=args.profile, device=args.device, backend=args.backend)
     started = time.perf_counter()
     found = qa.annotate(text)
     elapsed = (time.perf_counter() - started) * 1000

@@ -11,7 +11,7 @@ from qa.types import QUESTION_TYPES
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.pipeline import QA
 
-    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    qa = QA.load(args.index, profile=args.profile, device=args.device, backend=args.backend)
     qtype = None if args.type == "auto" else args.type
     result = qa.ask(args.question, qtype=qtype, k=args.k, mode=args.mode, ideal=args.ideal)
     if args.json:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qa.config import available_profiles
+from qa.config import BACKENDS, available_profiles
 from qa.corpus.ner import DATA_ENV
 from qa.train.settings import DEFAULT_BASE, TrainingConfig, TrainingRun
 from qa.types import RETRIEVAL_MODES, Hit, QAResult
@@ -108,6 +108,18 @@ def add_device_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_backend_arg(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--backend``; ``default=None`` means the profile's ``[runtime] backend``."""
+    parser.add_argument(
+        "--backend",
+        default=default,
+        choices=BACKENDS,
+        help="run the models on torch or ONNX Runtime (onnx: on a CPU; each model is exported "
+        "once into $QA_CACHE_DIR/onnx, default ~/.cache/qa/onnx)"
+        + (f" (default: {default})" if default else " (default: the profile's [runtime] backend)"),
+    )
+
+
 def add_profile_arg(parser: argparse.ArgumentParser, default: str | None = "embedded") -> None:
     """``--profile``; ``default=None`` means the profile the index was built with."""
     parser.add_argument(
@@ -119,9 +131,11 @@ def add_profile_arg(parser: argparse.ArgumentParser, default: str | None = "embe
 
 
 def add_model_args(parser: argparse.ArgumentParser, default_profile: str | None = None) -> None:
-    """``--profile`` then ``--device``, the last two flags of every command that loads models."""
+    """``--profile``, ``--device`` and ``--backend``, the last flags of every command that
+    loads models."""
     add_profile_arg(parser, default=default_profile)
     add_device_arg(parser)
+    add_backend_arg(parser)
 
 
 def add_host_port_args(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,7 @@ from qa.cli.common import (
     COUNT,
     MODE_CHOICES,
     NER_SOURCES_HELP,
+    add_backend_arg,
     add_command_group,
     add_data_dir_arg,
     add_device_arg,
@@ -33,8 +34,10 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     from qa.corpus.bioasq import load_golden
     from qa.evaluate.retrieval import evaluate_retrieval
     from qa.index.store import load_index
+    from qa.pipeline import run_profile
 
     profile = load_profile(args.profile) if args.profile else None
+    profile = run_profile(args.index, profile, args.backend)
     index = load_index(args.index, profile, device=args.device)
     questions = load_golden(args.gold)
     if args.limit:
@@ -88,7 +91,7 @@ def cmd_eval_bioasq(args: argparse.Namespace) -> int:
     from qa.evaluate.run import report_markdown, run_bioasq, write_json
     from qa.pipeline import QA
 
-    qa = QA.load(args.index or None, profile=args.profile, device=args.device)
+    qa = QA.load(args.index or None, profile=args.profile, device=args.device, backend=args.backend)
     run = run_bioasq(
         qa,
         args.gold,
@@ -122,6 +125,7 @@ def cmd_eval_ner(args: argparse.Namespace) -> int:
     from qa.evaluate.ner import evaluate_tagger
 
     tagger = EntityTagger(args.model, device=args.device, batch_size=args.batch_size)
+    tagger.with_backend(args.backend)
     result = evaluate_tagger(tagger, args.data, data_dir=args.data_dir, progress=not args.json)
     if args.json:
         print_json(result)
@@ -141,7 +145,7 @@ def cmd_eval_relations(args: argparse.Namespace) -> int:
     from qa.annotate.relations import RelationClassifier
     from qa.evaluate.relations import evaluate_relations
 
-    classifier = RelationClassifier(args.model, device=args.device)
+    classifier = RelationClassifier(args.model, device=args.device).with_backend(args.backend)
     result = evaluate_relations(classifier, args.data)
     if args.json:
         print_json(result)
@@ -233,6 +237,7 @@ def _register_annotation(evaluate: argparse._SubParsersAction) -> None:
     add_json_arg(p)
     add_data_dir_arg(p)
     add_device_arg(p)
+    add_backend_arg(p, default="torch")
     p.set_defaults(func=cmd_eval_ner)
 
     p = evaluate.add_parser(
@@ -242,6 +247,7 @@ def _register_annotation(evaluate: argparse._SubParsersAction) -> None:
     p.add_argument("--data", nargs="+", required=True, help="test files or DDI folders")
     add_json_arg(p)
     add_device_arg(p)
+    add_backend_arg(p, default="torch")
     p.set_defaults(func=cmd_eval_relations)
 
 

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from qa.cli.common import add_command_group, add_json_arg, add_model_args, print_json
-from qa.config import load_profile
+from qa.config import load_profile, with_backend
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
     from qa.modelhub.trained import require_trained
 
-    profile = load_profile(args.profile)
+    profile = with_backend(load_profile(args.profile), args.backend)
     require_trained(profile)  # before the input files are opened, or torch imported
     from qa.corpus import read_corpus
     from qa.index.store import build_index

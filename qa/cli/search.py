@@ -12,7 +12,7 @@ from qa.cli.common import add_json_arg, add_model_args, add_query_args, print_hi
 def cmd_search(args: argparse.Namespace) -> int:
     from qa.pipeline import QA
 
-    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    qa = QA.load(args.index, profile=args.profile, device=args.device, backend=args.backend)
     started = time.perf_counter()
     hits = qa.search(args.query, k=args.k, mode=args.mode)
     elapsed = (time.perf_counter() - started) * 1000

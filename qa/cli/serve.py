@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from qa.cli.common import COUNT, add_host_port_args, add_model_args, print_hits, print_result
-from qa.config import load_profile
+from qa.config import load_profile, with_backend
 from qa.types import RETRIEVAL_ONLY
 from qa.ui.access import AUTH_ENV, Login, check_exposure, resolve_login
 
@@ -54,7 +54,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     serving = not args.questions and not args.no_serve
     login = served_login(args) if serving else None
     started = time.perf_counter()
-    qa = load_demo(Path(args.index), load_profile(args.profile), args.device)
+    profile = with_backend(load_profile(args.profile), args.backend)
+    qa = load_demo(Path(args.index), profile, args.device)
     if serving:
         from qa.ui import serve
 
@@ -75,7 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from qa.ui import serve
 
     login = served_login(args)
-    qa = QA.load(args.index, profile=args.profile, device=args.device)
+    qa = QA.load(args.index, profile=args.profile, device=args.device, backend=args.backend)
     serve(qa, host=args.host, port=args.port, auth=login)
     return 0
 

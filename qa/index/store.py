@@ -85,13 +85,14 @@ def _encoder(
     spec: str, profile: Profile, device: str, title_pairs: bool = False
 ) -> SentenceEncoder:
     cfg = profile.embedder
-    return SentenceEncoder(
+    encoder = SentenceEncoder(
         spec,
         device=device,
         max_seq_length=cfg.max_seq_length,
         pooling=cfg.pooling,
         title_pairs=title_pairs,
     )
+    return encoder.with_backend(profile.runtime.backend)
 
 
 def load_encoders(
