@@ -354,3 +354,24 @@ def test_any_model_spec_exports_its_head_known_by_its_config(tmp_path) -> None:
     assert result.kind == "sentence-encoder" and "modules.json" in result.files
     vectors = SentenceTransformer(result.out, device="cpu").encode(["MECP2"])
     assert vectors.shape == (1, 64) and abs(float((vectors**2).sum()) - 1.0) < 1e-5
+
+
+def test_an_onnx_export_runs_in_onnx_runtime_with_the_torch_logits(tmp_path) -> None:
+    """``qa models export --onnx`` adds the graph the onnx backend runs, beside the weights:
+    plain ONNX Runtime gives the exported transformers model's logits on the same input."""
+    import numpy as np
+    import onnxruntime
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    out = tmp_path / "reader"
+    assert main(["models", "export", "reader-minilm-bioasq", str(out), "--onnx"]) == 0
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    batch = tokenizer(QUESTION, CONTEXT, return_tensors="np")
+    session = onnxruntime.InferenceSession(str(out / "onnx" / "model.onnx"))
+    taken = {i.name for i in session.get_inputs()}
+    start, end = session.run(None, {k: v for k, v in batch.items() if k in taken})
+    model = AutoModelForQuestionAnswering.from_pretrained(out).eval()
+    with torch.inference_mode():
+        expected = model(**{k: torch.from_numpy(v) for k, v in batch.items()})
+    np.testing.assert_allclose(start, expected.start_logits.numpy(), atol=1e-4)
+    np.testing.assert_allclose(end, expected.end_logits.numpy(), atol=1e-4)

@@ -39,7 +39,9 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 def cmd_models_export(args: argparse.Namespace) -> int:
     from qa.modelhub.export import export_model
 
-    result = export_model(args.name, args.output, progress=lambda m: print(m, file=sys.stderr))
+    result = export_model(
+        args.name, args.output, onnx=args.onnx, progress=lambda m: print(m, file=sys.stderr)
+    )
     if args.json:
         print_json(result.to_dict())
         return 0
@@ -64,5 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "name", help="a shipped model (reader-minilm-bioasq, …) or any model spec of a profile"
     )
     p.add_argument("output", help="the folder to write (a new one, or an earlier export)")
+    p.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also write the ONNX graph (onnx/model.onnx) that the onnx backend runs",
+    )
     add_json_arg(p)
     p.set_defaults(func=cmd_models_export)

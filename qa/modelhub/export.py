@@ -194,10 +194,11 @@ def _provenance(spec: str, location: ModelLocation, kind: str) -> dict:
 
 
 def export_model(
-    name: str, out: str | Path, *, progress: Callable[[str], None] = _quiet
+    name: str, out: str | Path, *, onnx: bool = False, progress: Callable[[str], None] = _quiet
 ) -> Exported:
     """Write the model ``name`` (a shipped model's name or any model spec) to ``out`` as a
-    standard folder; ``progress`` hears what is being done while the user waits."""
+    standard folder, with its ONNX graph in ``onnx/model.onnx`` when ``onnx``; ``progress``
+    hears what is being done while the user waits."""
     spec = resolve_spec(name)
     _refuse_qtype(spec)
     location = locate(spec)
@@ -214,6 +215,12 @@ def export_model(
         tokenizer.save_pretrained(tmp)
         if kind == "sentence-encoder":
             write_sentence_transformers(tmp, location, int(model.config.hidden_size))
+        if onnx:
+            from qa.modelhub.onnx import GRAPH_FILE, export
+
+            progress(f"Writing the ONNX graph to {out}/onnx/{GRAPH_FILE}")
+            (tmp / "onnx").mkdir()
+            export(model, tokenizer, KINDS[kind].task, tmp / "onnx")
         card = model_card(spec, location, kind, provenance)
         (tmp / "README.md").write_text(card, encoding="utf-8")
         (tmp / EXPORT_FILE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
