@@ -6,7 +6,9 @@
   encoding, BM25, FAISS, fusion);
 * dense indexing passages/s (tokenise + encode + pool + normalise + FAISS add) against the
   encoder's raw forward passes on the same, already tokenised, batches;
-* ``--backend onnx`` runs the encoder on ONNX Runtime (CPU), to set beside a torch run.
+* ``--backend onnx`` runs the encoder on ONNX Runtime (CPU), to set beside a torch run;
+  ``--index-bf16 off|on`` overrides the profile's choice of bfloat16 for passage encoding
+  (``auto``: on where the CPU has bf16 instructions).
 
     python benchmarks/retrieval_speed.py --index indexes/bioasq \
         --questions ../shared/data/bioasq/*/*10B[1-6]_golden.json --json
@@ -20,12 +22,13 @@ import json
 import platform
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from qa.config import BACKENDS
+from qa.config import BACKENDS, BF16_CHOICES
 from qa.corpus.bioasq import load_golden
 from qa.pipeline import QA
 from qa.retrieve.bm25 import BM25Index, tokenize
@@ -89,12 +92,17 @@ def bench_hybrid(qa: QA, questions: list[str], k: int) -> dict:
     }
 
 
-def bench_indexing(qa: QA, n: int) -> dict:
+def bench_indexing(qa: QA, n: int, index_bf16: str) -> dict:
+    """Passages/s of an index build's dense part, with the profile's bf16 choice (or
+    ``index_bf16`` in its place), against raw forward passes under the same precision."""
     encoder = qa.index.dense.encoder
     passages = qa.index.passages[:n]
     batch_size = qa.profile.embedder.batch_size
+    runtime = replace(qa.profile.runtime, index_bf16=index_bf16 or qa.profile.runtime.index_bf16)
+    bf16 = runtime.bf16_passages(encoder.device)
+    encoder.encode([passage_text(p) for p in passages[:batch_size]], bf16=bf16)  # warm
     started = time.perf_counter()
-    vectors = DenseIndex.encode_passages(passages, encoder, batch_size=batch_size)
+    vectors = DenseIndex.encode_passages(passages, encoder, batch_size=batch_size, bf16=bf16)
     build_faiss(vectors, qa.profile.index)
     full = len(passages) / (time.perf_counter() - started)
 
@@ -111,7 +119,7 @@ def bench_indexing(qa: QA, n: int) -> dict:
         for s in range(0, len(texts), batch_size)
     ]
     started = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for batch in batches:
             encoder.model(**batch)
     raw = len(passages) / (time.perf_counter() - started)
@@ -122,6 +130,7 @@ def bench_indexing(qa: QA, n: int) -> dict:
         "overhead_share": round(1 - full / raw, 3),
         "device": encoder.device,
         "batch_size": batch_size,
+        "bf16": bf16,
     }
 
 
@@ -142,6 +151,9 @@ def main() -> None:
     parser.add_argument(
         "--backend", default=None, choices=BACKENDS, help="default: the profile's [runtime]"
     )
+    parser.add_argument(
+        "--index-bf16", default=None, choices=BF16_CHOICES, help="default: the profile's"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -161,7 +173,7 @@ def main() -> None:
         },
         "bm25": bench_bm25(qa, questions, args.reference_queries),
         "hybrid_latency": bench_hybrid(qa, questions, k=10),
-        "dense_indexing": bench_indexing(qa, args.index_passages),
+        "dense_indexing": bench_indexing(qa, args.index_passages, args.index_bf16),
     }
     print(json.dumps(result, indent=2 if args.json else None))
 

@@ -112,6 +112,7 @@ class UIConfig:
 
 
 BACKENDS = ("torch", "onnx")
+BF16_CHOICES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,25 @@ class RuntimeConfig:
     """
 
     backend: str = "torch"
+    # Passages encoded for an index in bfloat16 on a CPU (torch backend): ``auto`` where the
+    # CPU has bf16 instructions (AVX512-BF16 or AMX), where it runs 2-2.5x faster and the
+    # vectors keep a cosine above 0.9999 with float32's; elsewhere bf16 is emulated and slower.
+    # Questions, readers and annotators always run in float32.
+    index_bf16: str = "auto"
+
+    def bf16_passages(self, device: str) -> bool:
+        """Whether passages encoded for an index on ``device`` run in bfloat16."""
+        if self.index_bf16 == "off" or self.backend != "torch" or not device.startswith("cpu"):
+            return False
+        return self.index_bf16 == "on" or cpu_has_bf16()
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has native bfloat16 matrix instructions (through torch's own probe)."""
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 @dataclass(frozen=True)
@@ -166,6 +186,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("index", "bm25_stopwords"): ("en", "en_plus"),
     ("ui", "mode"): RETRIEVAL_MODES,
     ("runtime", "backend"): BACKENDS,
+    ("runtime", "index_bf16"): BF16_CHOICES,
 }
 _MINIMUM = {("ui", "concurrency"): 1, ("ui", "max_history"): 0}
 _TOP_LEVEL = ("name", "description", "source")

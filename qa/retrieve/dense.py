@@ -84,12 +84,14 @@ class DenseIndex(ArrayRetriever):
         encoder: SentenceEncoder,
         batch_size: int = 64,
         show_progress: bool = False,
+        bf16: bool = False,
     ) -> np.ndarray:
         return encoder.encode(
             [passage_input(p, encoder.title_pairs) for p in passages],
             batch_size=batch_size,
             show_progress=show_progress,
             desc="Embedding passages",
+            bf16=bf16,
         )
 
     @classmethod
@@ -102,11 +104,13 @@ class DenseIndex(ArrayRetriever):
         passage_encoder: SentenceEncoder | None = None,
         batch_size: int = 64,
         show_progress: bool = False,
+        bf16: bool = False,
     ) -> DenseIndex:
-        """Encode ``passages`` (with ``passage_encoder`` when the model is asymmetric) and index
-        them as ``config`` says; questions are then encoded with ``encoder``."""
+        """Encode ``passages`` (with ``passage_encoder`` when the model is asymmetric, in
+        bfloat16 when ``bf16``) and index them as ``config`` says; questions are then encoded
+        with ``encoder``."""
         vectors = cls.encode_passages(
-            passages, passage_encoder or encoder, batch_size, show_progress=show_progress
+            passages, passage_encoder or encoder, batch_size, show_progress=show_progress, bf16=bf16
         )
         return cls(encoder, build_faiss(vectors, config), passages)
 

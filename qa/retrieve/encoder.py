@@ -132,8 +132,10 @@ class SentenceEncoder(ModelComponent):
         max_length: int | None = None,
         show_progress: bool = False,
         desc: str = "Encoding",
+        bf16: bool = False,
     ) -> np.ndarray:
-        """Encode many texts, longest first so each batch holds texts of similar length."""
+        """Encode many texts, longest first so each batch holds texts of similar length;
+        ``bf16`` runs a CPU torch model under bfloat16 autocast (vectors come back float32)."""
         result = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not len(texts):
             return result
@@ -141,7 +143,11 @@ class SentenceEncoder(ModelComponent):
         options = {"processing_kwargs": {"text": {"max_length": max_length}}} if max_length else {}
         order = np.argsort([-_length(t) for t in texts], kind="stable")
         step = batch_size * _BATCHES_PER_CALL
-        with tqdm(total=len(texts), desc=desc, unit="text", disable=not show_progress) as bar:
+        bf16 = bf16 and isinstance(st[0].auto_model, torch.nn.Module)  # not an ONNX graph
+        with (
+            tqdm(total=len(texts), desc=desc, unit="text", disable=not show_progress) as bar,
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16),
+        ):
             for start in range(0, len(texts), step):
                 idx = order[start : start + step]
                 result[idx] = st.encode(
