@@ -91,14 +91,20 @@ def test_the_shipped_models_answer_a_real_batch_from_the_index(batch_index) -> N
     assert m["factoid"] == {"strict_accuracy": 0.1905, "lenient_accuracy": 0.4286, "mrr": 0.2833}
     assert m["list"] == {"mean_precision": 0.3881, "mean_recall": 0.6028, "mean_f1": 0.4483}
     assert m["yesno"] == {"accuracy": 0.9231, "macro_f1": 0.9023}
-    assert m["retrieval"] == {
-        "hit@10": 0.9667,
-        "mrr@10": 0.9389,
-        "recall@100": 0.9773,
-        "document_map": 0.8489,
-        "snippet_map": 0.8975,
-        "document_f1": 0.5137,
-        "snippet_f1": 0.5055,
-    }
+    # The index's passages are encoded in bfloat16 where the CPU has bf16 instructions
+    # ([runtime] index_bf16 = "auto"), in float32 elsewhere: the two orders differ in a tie or
+    # two, so the retrieval figures are compared to within 0.002.
+    assert m["retrieval"] == pytest.approx(
+        {
+            "hit@10": 0.9667,
+            "mrr@10": 0.9389,
+            "recall@100": 0.9773,
+            "document_map": 0.8489,
+            "snippet_map": 0.8975,
+            "document_f1": 0.5137,
+            "snippet_f1": 0.5055,
+        },
+        abs=0.002,
+    )
     summaries = [r for r in run["records"] if r["question"].type == "summary"]
     assert summaries and all(r["entry"]["ideal_answer"] for r in summaries)
