@@ -129,6 +129,9 @@ def test_training_on_sentence_transformers_lowers_the_loss_and_measures_dev(trai
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "qa train embedder" in card and "Base model" in card
     assert "MultipleNegativesRankingLoss" in card
+    from qa.modelhub.catalog import headline
+
+    assert headline(card).startswith("hit@10 ")  # what `qa models list` shows
 
 
 def test_trained_overlay_holds_only_changed_weights_and_loads_over_its_base(

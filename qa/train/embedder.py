@@ -190,7 +190,10 @@ def model_card(result: dict, command: str) -> str:
     def row(name: str, m: dict) -> str:
         return f"| {name} | {m['hit@10']:.3f} | {m['mrr@10']:.3f} | {m['recall@100']:.3f} |"
 
+    tuned = result["dev_tuned"]
     return f"""# BioASQ-tuned all-MiniLM-L6-v2 sentence encoder (overlay)
+
+**Headline figures**: hit@10 {tuned["hit@10"]:.3f}, mrr@10 {tuned["mrr@10"]:.3f}, recall@100 {tuned["recall@100"]:.3f} (dense only, BioASQ 10B dev)
 
 Dense retriever of the `embedded` profile: maps a question and a passage to 384-d unit vectors
 whose inner product ranks passages for the question.
