@@ -4,11 +4,13 @@ Parity (the figures the models are judged by, on each backend):
 * BioASQ 10B from the gold snippets (``qa eval bioasq --snippets gold``'s own code path):
   factoid MRR, list F1, yes/no macro-F1, and the share of questions whose exact answer is
   the torch run's, word for word;
-* dense mrr@10 of 10B questions over all 10B snippets, the yardstick of the embedder's card;
+* dense mrr@10 of 10B questions over all 10B snippets, the yardstick of the embedder's card
+  (on torch and a CPU with bf16 instructions, also with the snippets encoded in bfloat16);
 * entity F1 on the BC5CDR test split (``qa eval ner``'s code path), micro over its types.
 
 Speed (warm, one question at a time, on an index):
-* question encoding p50; reader passages/s over each question's top-k retrieved passages;
+* question encoding p50; hybrid ``QA.search`` p50; reader passages/s over each question's
+  top-k retrieved passages;
 * annotation of the passages behind the top three answers, p50 (the annotator's cache emptied
   before each question); ``QA.ask`` p50 with k=10 and no annotation.
 
@@ -32,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qa.config import BACKENDS, load_profile, with_backend
+from qa.config import BACKENDS, cpu_has_bf16, load_profile, with_backend
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.ner import resolve_sources
 from qa.evaluate.ner import evaluate_sources
@@ -62,10 +64,21 @@ def parity(qa: QA, gold: list[str], questions: list[GoldQuestion], limit: int) -
         "list_f1": metrics["list"]["mean_f1"],
         "yesno_macro_f1": metrics["yesno"]["macro_f1"],
         "dense_mrr@10": round(dense["mrr@10"], 4),
+        **_bf16_dense(qa, questions),
         "bc5cdr_entity_f1": round(ner["overall"]["micro"]["f1"], 4),
         "questions": metrics["n_questions"],
         "exact_answers": [e.get("exact_answer") for e in run["submission"]["questions"]],
     }
+
+
+def _bf16_dense(qa: QA, questions: list[GoldQuestion]) -> dict:
+    """On torch and a CPU with bf16 instructions, dense mrr@10 with the snippets encoded in
+    bfloat16, as ``qa index build`` encodes passages there ([runtime] index_bf16 = auto)."""
+    encoder = qa.components.encoder
+    if qa.profile.runtime.backend != "torch" or not cpu_has_bf16():
+        return {}
+    dense = dense_dev_metrics(encoder, questions, bf16=True)
+    return {"dense_mrr@10_bf16_passages": round(dense["mrr@10"], 4)}
 
 
 def timed_ms(call: Callable[[], object]) -> float:
@@ -83,6 +96,7 @@ def speed(qa: QA, questions: list[GoldQuestion], k: int) -> dict:
     encoding = [
         timed_ms(lambda q=q: encoder.encode([q.body], max_length=length)) for q in questions
     ]
+    searching = [timed_ms(lambda q=q: qa.search(q.body, k=k)) for q in questions]
     hits = [qa.search(q.body, k=k) for q in questions]
     reading = sum(
         timed_ms(lambda q=q, h=h: reader.read(q.body, h)) for q, h in zip(questions, hits)
@@ -99,6 +113,7 @@ def speed(qa: QA, questions: list[GoldQuestion], k: int) -> dict:
         )
     return {
         "question_encoding_p50_ms": p50(encoding),
+        "hybrid_search_p50_ms": p50(searching),
         "reader_passages_per_s": round(sum(len(h) for h in hits) / (reading / 1000), 1),
         "annotate_top3_p50_ms": p50(annotating),
         "ask_p50_ms": p50([r.timings["total_ms"] for r in results]),

@@ -112,9 +112,13 @@ def pair_datasets(pairs: Sequence[Pair]) -> Any:
 
 
 def dense_dev_metrics(
-    encoder: SentenceEncoder, questions: Sequence[GoldQuestion], batch_size: int = 64
+    encoder: SentenceEncoder,
+    questions: Sequence[GoldQuestion],
+    batch_size: int = 64,
+    bf16: bool = False,
 ) -> dict[str, float]:
-    """Dense-only retrieval of the dev questions over all dev snippets (a quick, fixed yardstick)."""
+    """Dense-only retrieval of the dev questions over all dev snippets (a quick, fixed
+    yardstick); ``bf16`` encodes the snippets as an index build does on a bf16 CPU."""
     passages: dict[str, str] = {}
     gold: dict[str, set[str]] = {}
     for q in questions:
@@ -126,7 +130,11 @@ def dense_dev_metrics(
                 passages.setdefault(snippet_passage_id(s.text), " ".join(s.text.split()))
     pids = list(passages)
     pvec = encoder.encode(
-        [passages[p] for p in pids], batch_size=batch_size, show_progress=True, desc="Dev passages"
+        [passages[p] for p in pids],
+        batch_size=batch_size,
+        show_progress=True,
+        desc="Dev passages",
+        bf16=bf16,
     )
     asked = [q for q in questions if q.id in gold]
     qvec = encoder.encode(
