@@ -88,8 +88,14 @@ class _Progress(TrainerCallback):
                 self.bar.set_postfix(loss=f"{sum(window) / len(window):.3f}")
 
     def on_train_end(self, args, state, control, **kwargs):
+        self.close()
+
+    def close(self) -> None:
+        """Close the bar now: left to the garbage collector after Ctrl-C or SIGTERM, it would
+        print itself again below the command's one-line stop message."""
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def _arguments(config: TrainingConfig, folder: str) -> Any:
@@ -163,7 +169,10 @@ def fit_sentence_encoder(
             trainer.remove_callback(callback)
         trainer.add_callback(progress)
         started = time.time()
-        trainer.train()
+        try:
+            trainer.train()
+        finally:
+            progress.close()
         seconds = time.time() - started
     st.eval()
     state = trainer.state
