@@ -11,6 +11,7 @@ removed by the next writer; those of a live process are left alone.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -129,3 +130,13 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
 def refuse_foreign(out: str | Path, is_ours: Callable[[Path], bool], what: str) -> None:
     """What :func:`staged_folder` refuses, refused now: before hours of training, not after."""
     _refuse_foreign(Path(out), is_ours, what)
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks: what the index manifest, the ONNX cache and
+    an overlay's base record, and check the file against before it is trusted."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -34,9 +34,9 @@ BUILT_BY = "qa demo"  # the manifest's ``built_by`` of the demo index
 @cache
 def _demo_corpus_sha256() -> str:
     """The ``corpus_sha256`` a demo index of this version records (its passages file's)."""
+    from qa.atomic import sha256_file
     from qa.corpus import read_corpus
     from qa.corpus.jsonl import write_jsonl
-    from qa.index.store import sha256_file
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "passages.jsonl"

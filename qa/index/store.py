@@ -19,7 +19,6 @@ damaged file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -30,7 +29,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from qa.atomic import staged_folder, write_text
+from qa.atomic import sha256_file, staged_folder, write_text
 from qa.config import Profile, profile_from_dict
 from qa.corpus.jsonl import read_jsonl, write_jsonl
 from qa.errors import CorpusFormatError, IndexStoreError
@@ -51,14 +50,6 @@ from qa.retrieve.dense import DenseIndex
 from qa.retrieve.encoder import SentenceEncoder
 from qa.retrieve.hybrid import HybridRetriever
 from qa.types import RETRIEVAL_MODES, Passage
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _checksums(folder: Path) -> dict[str, str]:

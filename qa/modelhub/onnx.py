@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from qa.atomic import staged_folder, write_text
+from qa.atomic import sha256_file, staged_folder, write_text
 from qa.errors import QAError
 
 CACHE_ENV = "QA_CACHE_DIR"
@@ -69,14 +69,6 @@ def cache_key(weights: str, task: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verified(folder: Path) -> dict[str, Any] | None:
     """The record of a cache folder whose files all match their sha256, else None: a damaged
     or half-copied graph is exported again, never run."""
@@ -86,7 +78,7 @@ def verified(folder: Path) -> dict[str, Any] | None:
         if GRAPH_FILE not in files:
             return None
         for name, digest in files.items():
-            if Path(name).name != name or _sha256(folder / name) != digest:
+            if Path(name).name != name or sha256_file(folder / name) != digest:
                 return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -166,7 +158,7 @@ def cached_graph(model: torch.nn.Module, tokenizer, *, weights: str, task: str) 
     # A folder named by a key inside the cache is this module's, damaged or not.
     with staged_folder(out, lambda _: True, "an ONNX cache folder") as tmp:
         export(model, tokenizer, task, tmp)
-        files = {f.name: _sha256(f) for f in sorted(tmp.iterdir()) if f.is_file()}
+        files = {f.name: sha256_file(f) for f in sorted(tmp.iterdir()) if f.is_file()}
         record = {
             "format": "qa-onnx",
             "weights": weights,
