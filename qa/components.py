@@ -32,7 +32,6 @@ class Components:
         self.profile = profile
         self.device = device
         self._index_encoder = encoder
-        self.backend = profile.runtime.backend
 
     def _named(self, section: str, key: str, hint: str) -> str:
         """The model spec at ``[section] key``, or an error saying how to get one."""
@@ -54,7 +53,7 @@ class Components:
             doc_stride=cfg.doc_stride,
             max_answer_length=cfg.max_answer_length,
             temperature=cfg.answer_temperature,
-        ).with_backend(self.backend)
+        ).with_backend(self.profile.runtime.backend)
 
     @cached_property
     def yesno(self) -> YesNoClassifier:
@@ -66,7 +65,7 @@ class Components:
             device=self.device,
             max_passages=cfg.yesno_passages,
             threshold=cfg.yesno_threshold,
-        ).with_backend(self.backend)
+        ).with_backend(self.profile.runtime.backend)
 
     @cached_property
     def qtype(self) -> QuestionTypeClassifier:
@@ -84,7 +83,7 @@ class Components:
 
         spec = self._named("annotate", "ner_model", _TRAIN_HINT.format(what="ner"))
         annotator = Annotator(spec, self.profile.annotate.relations_model, device=self.device)
-        return annotator.with_backend(self.backend)
+        return annotator.with_backend(self.profile.runtime.backend)
 
     @cached_property
     def encoder(self) -> SentenceEncoder:
@@ -97,7 +96,7 @@ class Components:
         encoder = SentenceEncoder(
             cfg.model, device=self.device, max_seq_length=cfg.max_seq_length, pooling=cfg.pooling
         )
-        return encoder.with_backend(self.backend)
+        return encoder.with_backend(self.profile.runtime.backend)
 
     def warm_up(self) -> None:
         """Load every model the profile names now, instead of on the first question."""

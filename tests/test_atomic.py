@@ -61,13 +61,18 @@ def test_a_failure_inside_the_block_keeps_the_previous_folder(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
 
 
-def test_leftovers_of_killed_writers_go_and_those_of_live_ones_stay(tmp_path) -> None:
-    dead = subprocess.run(
+def dead_pid() -> str:
+    """The pid of a process that has ended (a child that printed it and exited)."""
+    return subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         text=True,
         capture_output=True,
         check=True,
     ).stdout.strip()
+
+
+def test_leftovers_of_killed_writers_go_and_those_of_live_ones_stay(tmp_path) -> None:
+    dead = dead_pid()
     live = str(os.getpid())
     out = tmp_path / "idx"
     for name in (
@@ -89,12 +94,7 @@ def test_leftovers_of_killed_writers_go_and_those_of_live_ones_stay(tmp_path) ->
 
 
 def test_a_file_left_by_a_killed_writer_goes_with_the_next_write(tmp_path) -> None:
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        text=True,
-        capture_output=True,
-        check=True,
-    ).stdout.strip()
+    dead = dead_pid()
     (tmp_path / f".report.md.building-{dead}-ab12").write_text("half a report")
     write_text(tmp_path / "report.md", "whole\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]

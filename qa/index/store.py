@@ -159,7 +159,7 @@ def _build_into(
         passage_encoder=passage_enc,
         batch_size=profile.embedder.batch_size,
         show_progress=show_progress,
-        bf16=profile.runtime.bf16_passages(passage_enc.device if passage_enc else query_enc.device),
+        bf16=profile.runtime.bf16_passages(passage_enc.device),
     )
     dense.save(tmp / FAISS_FILE)
     stages.update(2)
