@@ -48,6 +48,8 @@ class IndexConfig:
     ivf_nlist: int = 1024
     ivf_nprobe: int = 32
     pq_m: int = 48
+    ivf_train_size: int = 65536  # rows sampled to train IVF-PQ's quantizers, per shard
+    ivf_refine: int = 4  # IVF-PQ re-scores k * ivf_refine candidates exactly; 0 = none
     bm25_method: str = "lucene"
     bm25_stopwords: str = "en_plus"  # bm25s lists: en (33 words) or en_plus (179)
     bm25_k1: float = 1.2
@@ -188,7 +190,12 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("runtime", "backend"): BACKENDS,
     ("runtime", "index_bf16"): BF16_CHOICES,
 }
-_MINIMUM = {("ui", "concurrency"): 1, ("ui", "max_history"): 0}
+_MINIMUM = {
+    ("ui", "concurrency"): 1,
+    ("ui", "max_history"): 0,
+    ("index", "ivf_train_size"): 256,  # PQ trains 256 centroids per sub-vector
+    ("index", "ivf_refine"): 0,
+}
 _TOP_LEVEL = ("name", "description", "source")
 # Profiles and index manifests written before the device left the profile carry
 # ``device = "auto"``; it was never read, and is still ignored.
