@@ -19,7 +19,11 @@ from qa.index.update import delete_pmids  # noqa: E402
 
 from .conftest import tiny_profile  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # Ray Data warns of its own deprecated settings whenever it copies its context.
+    pytest.mark.filterwarnings("ignore:.*deprecated:DeprecationWarning:ray"),
+]
 
 QUERIES = [
     "Which gene is mutated in Rett syndrome?",

@@ -218,7 +218,7 @@ def _dataset(ray: Any, kind: str, files: list[Path], profile: Profile, device: s
     """
     from ray.data import ActorPoolStrategy, DataContext
 
-    context = DataContext.get_current()
+    context = DataContext.get_current()  # process-wide: later Ray Data jobs here keep these
     context.execution_options.preserve_order = True  # chunks in corpus order, as a plain build
     context.enable_progress_bars = False  # the builder shows its own bar
     context.print_on_execution_start = False
@@ -242,7 +242,8 @@ def _dataset(ray: Any, kind: str, files: list[Path], profile: Profile, device: s
         threads = int(os.environ.get("OMP_NUM_THREADS") or 0)
     return rows.map_batches(
         PassageEncoder,
-        fn_constructor_args=(profile, device, threads),
+        # An actor sees only its own GPU, as "cuda": "cuda:1" on the driver means nothing there.
+        fn_constructor_args=(profile, "cuda" if gpus else "cpu", threads),
         batch_size=CHUNK,
         batch_format="numpy",
         **placement,
