@@ -57,7 +57,10 @@ def encoded_chunks(
 
 def _id_hashes(ids: Iterable[str]) -> np.ndarray:
     return np.array(
-        [int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little") for i in ids],
+        [
+            int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little")
+            for i in ids
+        ],
         dtype=np.uint64,
     )
 
@@ -160,7 +163,9 @@ class IndexWriter:
         shard = self.open
         assert shard is not None
         stats = shard.close()
-        self.written.stats = merge_stats([self.written.stats, stats]) if self.written.stats else stats
+        self.written.stats = (
+            merge_stats([self.written.stats, stats]) if self.written.stats else stats
+        )
         name = str(shard.folder.relative_to(self.root))
         self.written.shards.append({"name": name, "rows": shard.rows})
         self.ids.seal()

@@ -250,9 +250,7 @@ def check_files(folder: Path, manifest: dict[str, Any], full: bool = False) -> N
                 f"{folder} is missing {name}: the index is incomplete; "
                 + rebuild_hint(folder, manifest)
             )
-        if path.stat().st_size != entry["bytes"] or (
-            full and sha256_file(path) != entry["sha256"]
-        ):
+        if path.stat().st_size != entry["bytes"] or (full and sha256_file(path) != entry["sha256"]):
             raise IndexStoreError(
                 f"{name} in {folder} is damaged (its "
                 + ("checksum" if full else "size")
@@ -338,7 +336,13 @@ def load_index(
     stats = read_stats(folder / counts["stats"], counts["docs"], counts["tokens"])
     built_with = manifest["profile"]["index"]["bm25_stopwords"]  # queries tokenised as passages
     bm25 = BM25Index(
-        [s.bm25 for s in shards], stats, passages, profile.index, built_with, offsets, hidden,
+        [s.bm25 for s in shards],
+        stats,
+        passages,
+        profile.index,
+        built_with,
+        offsets,
+        hidden,
         fan_out=fan_out,
     )
     # Questions need only the query encoder; an asymmetric passage encoder stays unloaded.
