@@ -33,6 +33,7 @@ from qa.types import Passage
 RAY_MISSING = "the ray engine needs Ray: pip install 'qa[ray]'"
 COLUMNS = ("id", "pmid", "title", "text", "meta")
 RAY_ADVICE = "\nFailed to apply UDF transform"
+READS_ACROSS_FILES = frozenset({"bioasq"})
 
 
 def import_ray() -> Any:
@@ -69,9 +70,11 @@ def input_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     return [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
 
 
-def read_rows(kind: str, path: str, max_tokens: int, overlap_sentences: int) -> list[dict]:
-    """The passages of one file as Arrow-friendly rows: exactly what :func:`read_corpus` gives
-    for this file, so the Ray build's rows equal a plain build's."""
+def read_rows(
+    kind: str, paths: list[str], max_tokens: int, overlap_sentences: int
+) -> list[dict]:
+    """The passages of one read task's files as Arrow-friendly rows: exactly what
+    :func:`read_corpus` gives for them, so the Ray build's rows equal a plain build's."""
     return [
         {
             "id": p.id,
@@ -81,7 +84,7 @@ def read_rows(kind: str, path: str, max_tokens: int, overlap_sentences: int) -> 
             "meta": json.dumps(p.meta, ensure_ascii=False) if p.meta else "",
         }
         for p in read_corpus(
-            kind, [path], max_tokens=max_tokens, overlap_sentences=overlap_sentences
+            kind, paths, max_tokens=max_tokens, overlap_sentences=overlap_sentences
         )
     ]
 
@@ -226,10 +229,15 @@ def _dataset(ray: Any, kind: str, files: list[Path], profile: Profile, device: s
     # UserCodeException, which loses it (an exception's cause does not survive pickling).
     context.raise_original_map_exception = True
     chunking = profile.chunking
+    # The BioASQ reader makes one passage of a snippet quoted in several files, so its files
+    # are one read task (the passages then equal a plain build's); other kinds, a task per file.
+    groups = [files] if kind in READS_ACROSS_FILES else [[p] for p in files]
     rows = ray.data.from_items(
-        [{"path": str(p)} for p in files], override_num_blocks=len(files)
+        [{"paths": [str(p) for p in group]} for group in groups], override_num_blocks=len(groups)
     ).flat_map(
-        lambda item: read_rows(kind, item["path"], chunking.max_tokens, chunking.overlap_sentences)
+        lambda item: read_rows(
+            kind, list(item["paths"]), chunking.max_tokens, chunking.overlap_sentences
+        )
     )
     gpus = int(ray.cluster_resources().get("GPU", 0)) if device != "cpu" else 0
     if device.startswith("cuda") and not gpus:
