@@ -198,3 +198,61 @@ def test_only_the_passage_model_of_an_asymmetric_profile_reads_title_pairs(
     query, passage = load_encoders(profile_from_dict(data), device="cpu")
     assert (query.title_pairs, passage.title_pairs) == (False, True)
     assert passage.spec == str(other_tiny_model)
+
+
+# Texts whose character and token counts disagree (gene names and numbers cost many tokens per
+# character), so batches sorted by tokens hold other texts than batches sorted by characters.
+VARIED = [
+    *TEXTS,
+    "BRCA1 c.68_69delAG p.Glu23fs and BRCA2 c.5946delT p.Ser1982fs in Ashkenazi carriers.",
+    "The patient was well.",
+    "",
+    "Imatinib inhibits the BCR-ABL kinase.",  # a duplicate keeps its place
+    "Cystic fibrosis results from mutations in CFTR, a chloride channel of epithelial cells, "
+    "and the F508del variant misfolds the protein so that little reaches the membrane.",
+    "IL-6, TNF-α and IL-1β rose 3.2-fold (p<0.001) at 24 h.",
+]
+
+
+def test_encode_gives_sentence_transformers_own_vectors_in_the_callers_order() -> None:
+    """encode tokenises once and runs the modules itself, in batches of similar token count:
+    the vectors are sentence-transformers' encode of the same texts, row for row."""
+    encoder = SentenceEncoder("qa-models:embedder-minilm-bioasq", device="cpu")
+    plain = encoder.sentence_transformer.encode(VARIED, batch_size=4, convert_to_numpy=True)
+    for batch_size in (1, 3, 64):
+        fast = encoder.encode(VARIED, batch_size=batch_size)
+        np.testing.assert_allclose(fast, plain, atol=1e-5)
+    short = encoder.sentence_transformer.encode(
+        VARIED, convert_to_numpy=True, processing_kwargs={"text": {"max_length": 8}}
+    )
+    np.testing.assert_allclose(encoder.encode(VARIED, max_length=8), short, atol=1e-5)
+
+
+def test_batches_are_sorted_by_tokens_and_padded_to_their_own_longest(tiny_model) -> None:
+    encoder = SentenceEncoder(str(tiny_model), device="cpu")
+    batches = list(encoder.batches(VARIED, batch_size=4))
+    rows = np.concatenate([r for r, _ in batches])
+    assert sorted(rows.tolist()) == list(range(len(VARIED)))
+    counts = [f["attention_mask"].sum(1) for _, f in batches]
+    flat = torch.cat(counts)
+    assert (flat[:-1] >= flat[1:]).all()  # longest first, across batches
+    for (_, features), count in zip(batches, counts):
+        assert features["input_ids"].shape[1] == count.max()
+
+
+def test_titled_and_untitled_passages_in_one_call_match_sentence_transformers(tiny_model) -> None:
+    article = SentenceEncoder(str(tiny_model), device="cpu", title_pairs=True)
+    inputs = [("Rett syndrome", TEXTS[0]), TEXTS[1], ("Aspirin", TEXTS[2]), VARIED[3]]
+    plain = article.sentence_transformer.encode(inputs, batch_size=4, convert_to_numpy=True)
+    np.testing.assert_allclose(article.encode(inputs, batch_size=2), plain, atol=1e-5)
+
+
+def test_bf16_encode_matches_sentence_transformers_under_the_same_autocast() -> None:
+    """bfloat16 rounds differently for each batch shape (today's encode moved by 1e-3 between
+    batch sizes of 32 and 64), so the check is the vectors' direction, not 1e-5."""
+    encoder = SentenceEncoder("qa-models:embedder-minilm-bioasq", device="cpu")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        plain = encoder.sentence_transformer.encode(VARIED, batch_size=4, convert_to_numpy=True)
+    fast = encoder.encode(VARIED, batch_size=4, bf16=True)
+    assert fast.dtype == np.float32
+    assert (fast * plain).sum(axis=1).min() > 0.9999

@@ -13,9 +13,9 @@ MedCPT's article encoder was trained.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,14 +34,6 @@ TextInput = str | tuple[str, str]
 
 # The pooling rules a profile may name (checked here, before sentence-transformers is imported).
 POOLING_MODES = ("mean", "cls")
-
-# encode() hands sentence-transformers this many batches at a time, so its own progress bar can
-# stay off and ours counts texts.
-_BATCHES_PER_CALL = 16
-
-
-def _length(text: TextInput) -> int:
-    return len(text) if isinstance(text, str) else sum(len(t) for t in text)
 
 
 class SentenceEncoder(ModelComponent):
@@ -134,28 +126,81 @@ class SentenceEncoder(ModelComponent):
         desc: str = "Encoding",
         bf16: bool = False,
     ) -> np.ndarray:
-        """Encode many texts, longest first so each batch holds texts of similar length;
-        ``bf16`` runs a CPU torch model under bfloat16 autocast (vectors come back float32)."""
+        """Encode many texts in batches of similar token counts; ``bf16`` runs a CPU torch
+        model under bfloat16 autocast (vectors come back float32)."""
         result = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not len(texts):
             return result
         st = self.sentence_transformer
-        options = {"processing_kwargs": {"text": {"max_length": max_length}}} if max_length else {}
-        order = np.argsort([-_length(t) for t in texts], kind="stable")
-        step = batch_size * _BATCHES_PER_CALL
+        st.eval()
         bf16 = bf16 and isinstance(st[0].auto_model, torch.nn.Module)  # not an ONNX graph
         with (
             tqdm(total=len(texts), desc=desc, unit="text", disable=not show_progress) as bar,
+            torch.inference_mode(),
             torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16),
         ):
-            for start in range(0, len(texts), step):
-                idx = order[start : start + step]
-                result[idx] = st.encode(
-                    [texts[i] for i in idx],
-                    batch_size=batch_size,
-                    show_progress_bar=False,
-                    convert_to_numpy=True,
-                    **options,
-                )
-                bar.update(len(idx))
+            for rows, features in self.batches(texts, batch_size, max_length):
+                # The same modules sentence-transformers' encode runs, without its per-call
+                # sorting, per-text splitting and stacking: ``st`` is the transformer, pooling
+                # and normalisation in order.
+                vectors = st(features)["sentence_embedding"]
+                result[rows] = vectors.float().cpu().numpy()
+                bar.update(len(rows))
         return result
+
+    def batches(
+        self, texts: Sequence[TextInput], batch_size: int, max_length: int | None = None
+    ) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
+        """``texts`` as model inputs on this encoder's device: (the rows of ``texts`` a batch
+        holds, its padded token tensors), longest first.
+
+        All texts are tokenised in one call, so the batches can be sorted by token count (a
+        character count is a poor guess for biomedical text: sorted by it, a fifth of each
+        batch was padding) and each is padded to its own longest text only."""
+        ids, types = tokenize_unpadded(self.tokenizer, texts, max_length or self.max_seq_length)
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(-lengths, kind="stable")
+        pad_id = self.tokenizer.pad_token_id or 0
+        left = getattr(self.tokenizer, "padding_side", "right") == "left"
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = int(lengths[rows[0]])
+            tensors = {"input_ids": np.full((len(rows), width), pad_id, dtype=np.int64)}
+            tensors["attention_mask"] = np.zeros((len(rows), width), dtype=np.int64)
+            if types is not None:
+                tensors["token_type_ids"] = np.zeros((len(rows), width), dtype=np.int64)
+            for j, i in enumerate(rows):
+                span = slice(width - lengths[i], width) if left else slice(0, lengths[i])
+                tensors["input_ids"][j, span] = ids[i]
+                tensors["attention_mask"][j, span] = 1
+                if types is not None:
+                    tensors["token_type_ids"][j, span] = types[i]
+            yield rows, {k: torch.from_numpy(v).to(self.device) for k, v in tensors.items()}
+
+
+def tokenize_unpadded(
+    tokenizer: Any, texts: Sequence[TextInput], max_length: int
+) -> tuple[list[list[int]], list[list[int]] | None]:
+    """Token ids (and token type ids, where the tokenizer makes them) of each text or (first,
+    second) pair, truncated as sentence-transformers truncates, unpadded. Texts and pairs are
+    tokenised in one call each (a fast tokenizer works through a call's batch in parallel)."""
+    settings = {"truncation": "longest_first", "max_length": max_length}
+    ids: list[list[int]] = [[] for _ in texts]
+    types: list[list[int]] | None = [[] for _ in texts]
+    pairs = [i for i, t in enumerate(texts) if isinstance(t, (tuple, list))]
+    paired = set(pairs)
+    singles = [i for i in range(len(texts)) if i not in paired] if pairs else range(len(texts))
+    groups = []
+    if singles:
+        groups.append((singles, tokenizer([texts[i] for i in singles], **settings)))
+    if pairs:
+        first, second = zip(*(texts[i] for i in pairs))
+        groups.append((pairs, tokenizer(list(first), list(second), **settings)))
+    for rows, encoded in groups:
+        if "token_type_ids" not in encoded:
+            types = None
+        for j, i in enumerate(rows):
+            ids[i] = encoded["input_ids"][j]
+            if types is not None:
+                types[i] = encoded["token_type_ids"][j]
+    return ids, types
