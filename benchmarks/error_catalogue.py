@@ -90,7 +90,7 @@ CASES: tuple[Case, ...] = (
     case("index info: manifest not JSON", "index info {ws}/index-bad-json", 2, "manifest.json is damaged"),
     case("index info: manifest missing keys", "index info {ws}/index-no-keys", 2, "manifest"),
     case("index info: manifest names a file outside", "index info {ws}/index-outside --verify", 2, "etc/hostname"),
-    case("index info: tampered passages", "index info {ws}/index-tampered --verify", 2, "passages.jsonl"),
+    case("index info: tampered passages", "index info {ws}/index-tampered --verify", 2, "passages.arrow"),
     # --- qa search ---
     case("search: -k 0", SEARCH + ["{ws}/index", "-k", "0"], 2, usage("-k", COUNT, "0")),
     case("search: -k ten", SEARCH + ["{ws}/index", "-k", "ten"], 2, usage("-k", COUNT, "ten")),
@@ -266,10 +266,13 @@ def _damage(ws: Path) -> None:
     )
     outside = {**manifest, "files": {**manifest["files"], "../../../etc/hostname": "0" * 64}}
     (ws / "index-outside/manifest.json").write_text(json.dumps(outside), "utf-8")
-    with (ws / "index-tampered/passages.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write(_jsonl([("p9", "An extra passage nobody indexed.")]))
+    # One byte changed, the size kept: only the full verification's sha256 can tell.
+    tampered = ws / "index-tampered/shards/00000/passages.arrow"
+    data = bytearray(tampered.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    tampered.write_bytes(bytes(data))
     (ws / "index-list/manifest.json").write_text("[]\n", "utf-8")
-    for faiss_file in (ws / "index-no-faiss").glob("*.faiss"):
+    for faiss_file in (ws / "index-no-faiss").glob("shards/*/*.faiss"):
         faiss_file.unlink()
 
 

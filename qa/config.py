@@ -48,10 +48,15 @@ class IndexConfig:
     ivf_nlist: int = 1024
     ivf_nprobe: int = 32
     pq_m: int = 48
+    ivf_train_size: int = 65536  # rows sampled to train IVF-PQ's quantizers, per shard
+    ivf_refine: int = 4  # IVF-PQ re-scores k * ivf_refine candidates exactly; 0 = none
     bm25_method: str = "lucene"
     bm25_stopwords: str = "en_plus"  # bm25s lists: en (33 words) or en_plus (179)
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
+    # Passages per shard: a build holds one shard's BM25 postings (and, for flat and hnsw, its
+    # vectors) in memory, so this bounds a build's memory whatever the corpus size.
+    shard_size: int = 250_000
 
 
 @dataclass(frozen=True)
@@ -182,13 +187,21 @@ _SECTIONS: dict[str, type] = {
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("index", "faiss"): ("flat", "hnsw", "ivfpq"),
+    # BM25 variants whose score is zero where a term is absent (scored from postings alone)
+    ("index", "bm25_method"): ("lucene", "robertson", "atire"),
     ("fusion", "method"): ("rrf", "weighted"),
     ("index", "bm25_stopwords"): ("en", "en_plus"),
     ("ui", "mode"): RETRIEVAL_MODES,
     ("runtime", "backend"): BACKENDS,
     ("runtime", "index_bf16"): BF16_CHOICES,
 }
-_MINIMUM = {("ui", "concurrency"): 1, ("ui", "max_history"): 0}
+_MINIMUM = {
+    ("ui", "concurrency"): 1,
+    ("ui", "max_history"): 0,
+    ("index", "ivf_train_size"): 256,  # PQ trains 256 centroids per sub-vector
+    ("index", "ivf_refine"): 0,
+    ("index", "shard_size"): 1,
+}
 _TOP_LEVEL = ("name", "description", "source")
 # Profiles and index manifests written before the device left the profile carry
 # ``device = "auto"``; it was never read, and is still ignored.
@@ -296,6 +309,13 @@ def with_backend(profile: Profile, backend: str | None) -> Profile:
     if backend not in BACKENDS:
         raise ConfigError(f"Unknown backend {backend!r}: use one of {', '.join(BACKENDS)}.")
     return replace(profile, runtime=replace(profile.runtime, backend=backend))
+
+
+def with_shard_size(profile: Profile, shard_size: int) -> Profile:
+    """``profile`` writing shards of ``shard_size`` passages (``qa index build --shard-size``)."""
+    if shard_size < 1:
+        raise ConfigError(f"The shard size must be at least 1 passage, not {shard_size}.")
+    return replace(profile, index=replace(profile.index, shard_size=shard_size))
 
 
 def resolve_device(device: str = "auto") -> str:

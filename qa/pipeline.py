@@ -146,9 +146,12 @@ class QA:
         profile: str | Path | Profile | None = None,
         device: str = "auto",
         backend: str | None = None,
+        engine: str = "local",
+        address: str | None = None,
     ) -> QA:
         """Load an index (checked against ``profile``), or only the profile's models;
-        ``backend`` (torch, onnx) replaces the profile's ``[runtime] backend``."""
+        ``backend`` (torch, onnx) replaces the profile's ``[runtime] backend``; ``engine="ray"``
+        searches the index's shards on Ray actors (a local Ray, or the cluster at ``address``)."""
         if profile is not None and not isinstance(profile, Profile):
             profile = load_profile(profile)
         if index_dir is None:
@@ -156,7 +159,8 @@ class QA:
         profile = run_profile(index_dir, profile, backend)
         if profile is not None:
             require_trained(profile)  # before the index and its encoder load
-        return cls(load_index(index_dir, profile, device=device), device=device)
+        index = load_index(index_dir, profile, device=device, engine=engine, address=address)
+        return cls(index, device=device)
 
     def warm_up(self) -> float:
         """Load every model the profile names and answer one small question, so the first user

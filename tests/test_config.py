@@ -85,7 +85,7 @@ def test_an_index_manifest_written_before_typed_sections_still_loads(
     tmp_path, tiny_model, sample_passages
 ) -> None:
     """Manifests store the profile as a dict: older ones carry `device` and partial sections."""
-    import json
+    from qa.index.manifest import write_manifest
 
     folder = tmp_path / "old"
     build_index(sample_passages[:3], folder, tiny_profile(tiny_model), show_progress=False)
@@ -93,7 +93,7 @@ def test_an_index_manifest_written_before_typed_sections_still_loads(
     old = manifest["profile"]
     old.update(device="auto", reader={"model": "x", "list_delta": 2.5}, annotate={})
     del old["ui"]
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_manifest(folder, manifest)  # sealed with its checksum, as its writer sealed it
     profile = load_index(folder).profile
     assert (profile.reader.model, profile.reader.list_delta, profile.reader.list_max_items) == (
         "x",

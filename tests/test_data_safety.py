@@ -90,26 +90,34 @@ def test_the_demo_builds_into_an_empty_folder_and_rebuilds_its_own_damaged_index
     load_demo(folder, profile, device="cpu")
     assert f"Building the demo index in {folder} (first start)" in capsys.readouterr().err
     assert read_manifest(folder)["built_by"] == "qa demo"
-    (folder / "dense.faiss").write_bytes(b"damaged")
+    (folder / "shards/00000/dense.faiss").write_bytes(b"damaged")
     qa = load_demo(folder, profile, device="cpu")
-    assert f"Building the demo index in {folder} (dense.faiss in {folder} is damaged (" in (
-        capsys.readouterr().err
-    )
+    damaged = f"shards/00000/dense.faiss in {folder} is damaged ("
+    assert f"Building the demo index in {folder} ({damaged}" in capsys.readouterr().err
     assert len(qa.index.passages) == 300
 
 
-def test_a_demo_index_built_before_the_mark_is_still_recognised_and_reused(
+def format_1_manifest(folder: Path, profile, **keys) -> None:
+    """The manifest of an index as written before shards (format 1, no format marker)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = {"format_version": 1, "files": {"passages.jsonl": "0" * 64}}
+    manifest.update(profile=profile.to_dict(), passages=300, **keys)
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_demo_index_of_the_format_before_shards_is_recognised_and_rebuilt(
     tmp_path, tiny_model, capsys
 ) -> None:
-    from qa.demo import load_demo
+    from qa.demo import _demo_corpus_sha256, load_demo
 
     folder = tmp_path / "demo"
     profile = load_profile(profile_file(tmp_path / "t.toml", tiny_model))
-    load_demo(folder, profile, device="cpu")
-    edit_manifest(folder, legacy)
-    capsys.readouterr()
+    format_1_manifest(folder, profile, corpus_sha256=_demo_corpus_sha256())
     assert len(load_demo(folder, profile, device="cpu").index.passages) == 300
-    assert "Building" not in capsys.readouterr().err
+    assert f"Building the demo index in {folder} ({folder} has index format 1" in (
+        capsys.readouterr().err
+    )
+    assert read_manifest(folder)["format_version"] == 2
 
 
 # --- qa index build replaces only an index -----------------------------------------------
@@ -122,21 +130,20 @@ def edit_manifest(folder: Path, change) -> None:
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
-def legacy(manifest: dict) -> None:
-    """A manifest as written before the format marker (and the demo's mark)."""
-    del manifest["format"], manifest["built_by"]
-
-
-def test_an_index_built_before_the_format_marker_still_loads_and_is_replaceable(
-    user_index, sample_passages, other_tiny_model
+def test_an_index_of_the_format_before_shards_is_refused_with_the_rebuild_command_and_replaceable(
+    tmp_path, sample_passages, other_tiny_model
 ) -> None:
-    edit_manifest(user_index, legacy)
-    assert len(load_index(user_index).passages) == 12
-    build_index(
-        sample_passages[:4], user_index, tiny_profile(other_tiny_model), show_progress=False
+    folder = tmp_path / "indexes" / "old"
+    format_1_manifest(folder, tiny_profile(other_tiny_model))
+    with pytest.raises(IndexStoreError) as excinfo:
+        load_index(folder)
+    assert str(excinfo.value) == (
+        f"{folder} has index format 1, this version reads 2; rebuild it with: "
+        f"qa index build PASSAGES.jsonl -o {folder} --profile tiny"
     )
-    assert read_manifest(user_index)["passages"] == 4
-    assert read_manifest(user_index)["format"] == "qa-index"
+    build_index(sample_passages[:4], folder, tiny_profile(other_tiny_model), show_progress=False)
+    assert read_manifest(folder)["passages"] == 4
+    assert read_manifest(folder)["format"] == "qa-index"
 
 
 # --- manifests checked against the schema -----------------------------------------------
@@ -150,11 +157,13 @@ def setting(key: str, value):
     return lambda m: m.update({key: value})
 
 
+SHARD = "shards/00000"
+FAISS = f"{SHARD}/dense.faiss"
 DAMAGED = {
     "files a list": (setting("files", []), "files must be an object of file checksums, not []"),
     "passages a string": (
         setting("passages", "12"),
-        "passages must be the number of passages (above 0), not '12'",
+        "passages must be the number of passages searched (0 or more), not '12'",
     ),
     "profile a string": (
         setting("profile", "tiny"),
@@ -171,12 +180,20 @@ DAMAGED = {
         "embedder.dim must be the vector size (above 0), not True",
     ),
     "checksum not a sha256": (
-        lambda m: m["files"].update({"dense.faiss": "abc"}),
-        "files['dense.faiss'] must be a sha256 checksum, not 'abc'",
+        lambda m: m["files"].update({FAISS: {"sha256": "abc", "bytes": 1}}),
+        f"files['{FAISS}'] must hold a sha256 checksum, not {{'sha256': 'abc', 'bytes': 1}}",
     ),
     "no passages file": (
-        lambda m: m["files"].pop("passages.jsonl"),
-        "files['passages.jsonl'] is missing",
+        lambda m: m["files"].pop(f"{SHARD}/passages.arrow"),
+        f"files['{SHARD}/passages.arrow'] is missing",
+    ),
+    "shard rows not the total": (
+        lambda m: m["shards"][0].update(rows=5),
+        "rows is not the sum of the shards' rows",
+    ),
+    "a count edited into another valid value": (
+        setting("passages", 11),
+        "",  # only the manifest's own checksum can tell
     ),
     "profile setting of the wrong type": (
         lambda m: m["profile"]["index"].update(faiss=7),
@@ -192,7 +209,12 @@ def test_a_damaged_manifest_names_the_key_and_the_rebuild_command(user_index, ca
     with pytest.raises(IndexStoreError) as excinfo:
         load_index(user_index)
     message = str(excinfo.value)
-    assert message.startswith(f"{user_index}/manifest.json is damaged: {problem}")
+    if problem:
+        assert message.startswith(f"{user_index}/manifest.json is damaged: {problem}")
+    else:
+        assert message.startswith(
+            f"{user_index}/manifest.json is damaged (its checksum does not match its content)"
+        )
     profile = "PROFILE" if case == "profile a string" else "tiny"
     assert message.endswith(
         f"; rebuild it with: qa index build PASSAGES.jsonl -o {user_index} --profile {profile}"
@@ -305,7 +327,7 @@ def test_a_build_killed_outright_leaves_the_previous_index_and_the_next_build_cl
         ["index", "build", str(corpus), "-o", str(user_index), "--profile", str(profile)], tmp_path
     )
     building = user_index.parent / f".pubmed.building-{proc.pid}"
-    kill_when(proc, lambda: any(building.parent.glob(f"{building.name}-*/bm25")))
+    kill_when(proc, lambda: any(building.parent.glob(f"{building.name}-*/shards")))
     leftovers = sorted(p.name for p in user_index.parent.iterdir() if p.name != "pubmed")
     assert len(leftovers) == 1 and leftovers[0].startswith(building.name + "-")
     after = snapshot(user_index)

@@ -46,17 +46,30 @@ def test_manifest_records_profile_models_counts_and_checksums(built) -> None:
         "bm25_weight": 0.5,
         "dense_weight": 0.5,
     }
+    shard = "shards/00000"
+    assert manifest["shards"] == [{"name": shard, "rows": 12}]
+    assert manifest["rows"] == 12 and manifest["tombstones"] == ""
     assert sorted(manifest["files"]) == [
-        "bm25/data.csc.index.npy",
-        "bm25/indices.csc.index.npy",
-        "bm25/indptr.csc.index.npy",
-        "bm25/params.index.json",
-        "bm25/qa_tokenizer.json",
-        "bm25/vocab.index.json",
-        "dense.faiss",
-        "passages.jsonl",
+        "bm25-stats-0/df.npy",
+        "bm25-stats-0/terms.npy",
+        *(
+            f"{shard}/{name}"
+            for name in (
+                "bm25/docs.npy",
+                "bm25/indptr.npy",
+                "bm25/lengths.npy",
+                "bm25/terms.npy",
+                "bm25/tfs.npy",
+                "bm25/tokenizer.json",
+                "dense.faiss",
+                "passages.arrow",
+                "vectors.f16",
+            )
+        ),
     ]
-    assert manifest["corpus_sha256"] == manifest["files"]["passages.jsonl"]
+    entry = manifest["files"][f"{shard}/passages.arrow"]
+    assert entry["bytes"] == (folder / shard / "passages.arrow").stat().st_size
+    assert len(entry["sha256"]) == 64
 
 
 def test_save_then_load_gives_identical_results(built, tiny_model, sample_passages) -> None:
@@ -94,26 +107,46 @@ def test_interrupted_build_keeps_previous_index(built, sample_passages, monkeypa
     assert [p.name for p in folder.parent.iterdir()] == ["sample"]
 
 
-def test_corrupted_faiss_file_is_reported_by_name(built) -> None:
+FAISS = "shards/00000/dense.faiss"
+
+
+def test_a_flipped_byte_is_found_by_the_full_verification_and_named(built) -> None:
     folder, _ = built
-    data = bytearray((folder / "dense.faiss").read_bytes())
+    data = bytearray((folder / FAISS).read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (folder / "dense.faiss").write_bytes(bytes(data))
-    with pytest.raises(IndexStoreError, match=r"dense\.faiss .* damaged.*qa index build"):
+    (folder / FAISS).write_bytes(bytes(data))
+    with pytest.raises(IndexStoreError, match=r"dense\.faiss .* damaged \(its checksum.*qa index"):
+        load_index(folder, verify=True)
+
+
+def test_a_truncated_file_is_found_at_load_by_its_size(built) -> None:
+    folder, _ = built
+    (folder / FAISS).write_bytes((folder / FAISS).read_bytes()[:100])
+    with pytest.raises(IndexStoreError, match=r"dense\.faiss in .* damaged \(its size"):
         load_index(folder)
 
 
-def test_truncated_faiss_file_is_reported_even_without_checksums(built) -> None:
+def test_a_damaged_file_of_the_right_size_is_reported_when_it_cannot_be_read(built) -> None:
     folder, _ = built
-    (folder / "dense.faiss").write_bytes((folder / "dense.faiss").read_bytes()[:100])
-    with pytest.raises(IndexStoreError, match=r"dense\.faiss"):
-        load_index(folder, verify=False)
+    path = folder / "shards/00000/passages.arrow"
+    path.write_bytes(b"\0" * path.stat().st_size)
+    with pytest.raises(IndexStoreError, match=r"passages\.arrow.*qa index build"):
+        load_index(folder)
 
 
 def test_missing_file_is_reported_by_name(built) -> None:
     folder, _ = built
-    (folder / "bm25" / "vocab.index.json").unlink()
-    with pytest.raises(IndexStoreError, match=r"missing bm25/vocab\.index\.json"):
+    (folder / "shards/00000/bm25/docs.npy").unlink()
+    with pytest.raises(IndexStoreError, match=r"missing shards/00000/bm25/docs\.npy"):
+        load_index(folder)
+
+
+def test_an_edited_manifest_fails_its_checksum(built) -> None:
+    folder, _ = built
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["passages"] = 11
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexStoreError, match="checksum does not match its content"):
         load_index(folder)
 
 
@@ -190,9 +223,8 @@ def test_approximate_faiss_indexes_are_selectable_in_the_profile(
     passages = [Passage(f"d{i}", f"document number {i} about gene G{i % 17}") for i in range(400)]
     build_index(passages, tmp_path / kind, profile, show_progress=False)
     index = load_index(tmp_path / kind)
-    assert (
-        type(index.dense.index).__name__ == {"hnsw": "IndexHNSWFlat", "ivfpq": "IndexIVFPQ"}[kind]
-    )
+    faiss_index = index.dense.shards[0].index
+    assert type(faiss_index).__name__ == {"hnsw": "IndexHNSWFlat", "ivfpq": "IndexIVFPQ"}[kind]
     hits = index.dense.search("document number 7 about gene G7", 5)
     assert len(hits) == 5
 
@@ -215,6 +247,6 @@ def test_a_build_killed_outright_is_cleaned_up_by_the_next_build(built, sample_p
     for stage in ("building", "old"):  # half a new index; the old one, not yet deleted
         leftover = folder.parent / f".{folder.name}.{stage}-999999999-deadbeef"
         leftover.mkdir()
-        (leftover / "passages.jsonl").write_text("half", encoding="utf-8")
+        (leftover / "manifest.json").write_text("half", encoding="utf-8")
     build_index(sample_passages, folder, profile, show_progress=False)
     assert [p.name for p in folder.parent.iterdir()] == ["sample"]

@@ -37,14 +37,15 @@ def test_every_retriever_finds_gold_snippets_for_nearly_every_question(batch_ind
             "mrr@10": 0.9593,
             "recall@100": 0.983,
             "questions": 90,
-            "map@10": 0.9366,
+            "map@10": 0.9368,
         },
         "bm25": {
             "hit@10": 0.9667,
             "mrr@10": 0.9015,
             "recall@100": 0.9601,
             "questions": 90,
-            "map@10": 0.8437,
+            # 0.8437 with bm25s; equal scores now rank by row (and sum in float64)
+            "map@10": 0.844,
         },
         "dense": {
             "hit@10": 0.9778,

@@ -31,10 +31,15 @@ def _same(read, written):
 
 def test_passages_come_back_as_written(tmp_path):
     written = [
-        Passage(id="a", text="Gène α-synucléine: 5 µM 🧬", title="Titre é", pmid="123",
-                meta={"year": 2020, "mesh": ["D1", "D2"], "note": "ü"}),
+        Passage(
+            id="a",
+            text="Gène α-synucléine: 5 µM 🧬",
+            title="Titre é",
+            pmid="123",
+            meta={"year": 2020, "mesh": ["D1", "D2"], "note": "ü"},
+        ),
         Passage(id="b", text="no title, no pmid, no meta"),
-        Passage(id="c", text="line\nbreak\ttab \"quotes\"", meta={"nested": {"x": None}}),
+        Passage(id="c", text='line\nbreak\ttab "quotes"', meta={"nested": {"x": None}}),
     ]
     store = _store(tmp_path / "passages.arrow", written)
     assert len(store) == 3
@@ -162,8 +167,12 @@ def test_loading_makes_no_copy_of_the_passages(tmp_path):
     path = tmp_path / "p.arrow"
     with PassageWriter(path) as writer:
         for start in range(0, 200_000, 10_000):
-            writer.write([Passage(id=f"p{i}", text=f"short text {i}", pmid=str(i))
-                          for i in range(start, start + 10_000)])
+            writer.write(
+                [
+                    Passage(id=f"p{i}", text=f"short text {i}", pmid=str(i))
+                    for i in range(start, start + 10_000)
+                ]
+            )
     before = pa.total_allocated_bytes()
     store = PassageRows(path)
     ids = store.ids()

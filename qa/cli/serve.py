@@ -76,7 +76,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from qa.ui import serve
 
     login = served_login(args)
-    qa = QA.load(args.index, profile=args.profile, device=args.device, backend=args.backend)
+    qa = QA.load(
+        args.index,
+        profile=args.profile,
+        device=args.device,
+        backend=args.backend,
+        engine=args.engine,
+        address=args.address,
+    )
     serve(qa, host=args.host, port=args.port, auth=login)
     return 0
 
@@ -104,6 +111,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "serve", help="serve the Gradio chat UI over an index", epilog=LOGIN_EPILOG
     )
     p.add_argument("--index", required=True)
+    p.add_argument(
+        "--engine",
+        default="local",
+        choices=["local", "ray"],
+        help="local: shards memory-mapped here; ray: shards on Ray actors (a local Ray, or "
+        "the cluster at --address)",
+    )
+    p.add_argument("--address", default=None, help="a Ray cluster's address (--engine ray)")
     add_host_port_args(p)
     add_login_args(p)
     add_model_args(p)

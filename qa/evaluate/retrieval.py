@@ -111,7 +111,7 @@ def evaluate_retrieval(
     """Run every question through each retriever of a loaded index and score the rankings."""
     from tqdm.auto import tqdm
 
-    gold = gold_passages(questions, [p.id for p in index.passages])
+    gold = gold_passages(questions, list(index.passages.iter_ids()))
     asked = [q for q in questions if q.id in gold]
     gold_docs = {q.id: {d for d in q.documents if d} for q in asked}
     results: dict[str, dict[str, float]] = {}

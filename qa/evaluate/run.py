@@ -144,7 +144,7 @@ def _retrieval_figures(
     """Retrieval measures of the 100 passages ranked per question, and phase A of the entries."""
     ranked = {qid: [h.passage.id for h in hits] for qid, hits in deep.items()}
     ranked_docs = {qid: [h.passage.pmid for h in hits] for qid, hits in deep.items()}
-    gold_ids = gold_passages(questions, [p.id for p in qa.index.passages])
+    gold_ids = gold_passages(questions, list(qa.index.passages.iter_ids()))
     gold_docs = {q.id: set(q.documents) for q in questions}
     found = retrieval_metrics(ranked, gold_ids, ranked_docs=ranked_docs, gold_docs=gold_docs)
     phase_a = evaluate_phase_a([q.raw for q in questions], entries, CURRENT_VERSION)

@@ -1,24 +1,28 @@
-"""An index on disk: passages, BM25, FAISS and a manifest that vouches for them.
+"""An index on disk: a manifest over shards, each with its passages, BM25 postings and FAISS.
 
 ``indexes/NAME/`` holds
 
-* ``manifest.json``: the format marker and version (see :mod:`qa.index.manifest`), the profile it was built with (models, their
-  revisions, chunking, BM25 and fusion parameters), passage count, corpus checksum, build
-  time, and the sha256 of every other file;
-* ``passages.jsonl``: the passages, in index order;
-* ``bm25/``: the bm25s index in its own numpy/JSON files;
-* ``dense.faiss``: the FAISS index written by ``faiss.write_index``.
+* ``manifest.json``: the format marker and version (see :mod:`qa.index.manifest`), the profile
+  it was built with (models, their revisions, chunking, BM25 and fusion parameters), the shards
+  and their row counts, the corpus-wide BM25 statistics, the tombstone file, the sha256 and
+  size of every other file, and a checksum of itself;
+* ``shards/NNNNN/``: ``passages.arrow`` (the passages, an Arrow file read memory-mapped),
+  ``bm25/`` (postings as numpy arrays), ``vectors.f16`` and ``dense.faiss`` (see
+  :mod:`qa.index.build`);
+* ``bm25-stats-G/``: document frequencies over all shards, so a sharded index ranks exactly as
+  an unsharded one; ``tombstones-G.npy``: the rows ``qa index delete`` hid.
 
 Nothing is pickled, so loading an index cannot run code. A build writes into a temporary
 folder beside the target and renames it into place at the end (:func:`qa.atomic.staged_folder`):
 an interrupted build, even one killed outright, leaves the previous index untouched, and the
 next build removes what it left. Only an index this project wrote (or an empty folder) is ever
-replaced. Loading checks the manifest against its schema, verifies the checksums and names the
-damaged file.
+replaced. Loading checks the manifest against its schema and its checksum and every file's
+size, and names the damaged file; ``qa index info --verify`` compares every sha256 too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -27,15 +31,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
-from qa.atomic import sha256_file, staged_folder, write_text
+from qa.atomic import sha256_file, staged_folder
 from qa.config import Profile, profile_from_dict
-from qa.corpus.jsonl import read_jsonl, write_jsonl
-from qa.errors import CorpusFormatError, IndexStoreError
+from qa.errors import IndexStoreError, check_choice
+from qa.index.build import IndexWriter, WrittenShards, encoded_chunks
 from qa.index.manifest import (
-    BM25_DIR,
-    FAISS_FILE,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
@@ -43,21 +46,19 @@ from qa.index.manifest import (
     is_index,
     rebuild_hint,
     validate_manifest,
+    write_manifest,
 )
+from qa.index.rows import ShardedRows
+from qa.index.shards import hidden_rows, load_shards
 from qa.retrieve.base import Searcher
-from qa.retrieve.bm25 import BM25Index
+from qa.retrieve.bm25 import BM25Index, read_stats, write_stats
 from qa.retrieve.dense import DenseIndex
 from qa.retrieve.encoder import SentenceEncoder
 from qa.retrieve.hybrid import HybridRetriever
 from qa.types import RETRIEVAL_MODES, Passage
 
-
-def _checksums(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): sha256_file(p)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != MANIFEST
-    }
+# Where a loaded index's shards live: memory-mapped in this process, or on Ray actors.
+ENGINES = ("local", "ray")
 
 
 def embedder_identity(profile: Profile) -> dict[str, str]:
@@ -107,78 +108,107 @@ def build_index(
     encoders: tuple[SentenceEncoder, SentenceEncoder] | None = None,
     built_by: str = "qa index build",
     replaces: Callable[[Path], bool] = is_index,
+    chunks: Iterable[tuple[list[Passage], np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """Build every part of an index into a temporary folder, then move it into place.
 
     An existing ``out`` is replaced only when ``replaces(out)`` (by default: it is an index this
     project wrote) or it is empty; anything else is refused before the passages are read.
-    ``built_by`` is recorded in the manifest (``qa demo`` marks its own index so).
+    ``built_by`` is recorded in the manifest (``qa demo`` marks its own index so). ``chunks``
+    gives (passages, vectors) already encoded elsewhere (``--engine ray``), in corpus order.
     """
     from qa.modelhub.trained import require_trained
 
     require_trained(profile)  # an index for a profile that cannot answer yet is wasted work
     out = Path(out)
     with staged_folder(out, replaces, "an index") as tmp:
-        return _build_into(
-            tmp, out.name, passages, profile, device, show_progress, encoders, built_by
-        )
+        started = time.time()
+        query_enc, passage_enc = encoders or load_encoders(profile, device)
+        if chunks is None:
+            chunks = encoded_chunks(passages, passage_enc, profile)
+        desc = f"Indexing {out.name}"
+        written = write_shards(tmp, chunks, profile, passage_enc.dim, desc, show_progress)
+        return finish_index(tmp, profile, passage_enc.dim, written, built_by, started)
 
 
-def _build_into(
-    tmp: Path,
-    name: str,
-    passages: Iterable[Passage],
+def write_shards(
+    root: Path,
+    chunks: Iterable[tuple[list[Passage], np.ndarray]],
     profile: Profile,
-    device: str,
+    dim: int,
+    desc: str,
     show_progress: bool,
-    encoders: tuple[SentenceEncoder, SentenceEncoder] | None,
+    first: int = 0,
+) -> WrittenShards:
+    """Every chunk written into shards under ``root`` (numbered from ``first``), with a bar."""
+    writer = IndexWriter(root, profile.index, dim, first=first)
+    # delay: an input refused in its first chunk ends with its one-line error, not a bar too
+    with tqdm(desc=desc, unit="passage", disable=not show_progress, delay=1.0) as bar:
+        for chunk, vectors in chunks:
+            writer.add(chunk, vectors)
+            bar.update(len(chunk))
+    return writer.close()
+
+
+def finish_index(
+    folder: Path,
+    profile: Profile,
+    dim: int,
+    written: WrittenShards,
     built_by: str,
+    started: float,
 ) -> dict[str, Any]:
-    started = time.time()
-    items = list(passages)
-    if not items:
-        raise IndexStoreError("No passages to index: the input files hold no text.")
-    seen: set[str] = set()
-    for p in items:
-        if p.id in seen:
-            raise IndexStoreError(
-                f"Passage id {p.id!r} occurs twice in the input: ids must be unique."
-            )
-        seen.add(p.id)
-    stages = tqdm(total=3, desc=f"Building {name}", unit="stage", disable=not show_progress)
-    write_jsonl(items, tmp / PASSAGES)
-    stages.set_postfix_str("bm25")
-    BM25Index.build(items, profile.index, show_progress=False).save(tmp / BM25_DIR)
-    stages.update(1)
-    stages.set_postfix_str("dense")
-    query_enc, passage_enc = encoders or load_encoders(profile, device)
-    dense = DenseIndex.build(
-        items,
-        query_enc,
-        profile.index,
-        passage_encoder=passage_enc,
-        batch_size=profile.embedder.batch_size,
-        show_progress=show_progress,
-        bf16=profile.runtime.bf16_passages(passage_enc.device),
-    )
-    dense.save(tmp / FAISS_FILE)
-    stages.update(2)
-    stages.close()
-    files = _checksums(tmp)
-    manifest = {
+    """The statistics and the manifest of freshly written shards: the index is complete."""
+    manifest = new_manifest(profile, dim, written, built_by)
+    assert written.stats is not None
+    write_stats(written.stats, folder / manifest["bm25"]["stats"])
+    manifest["files"] = file_entries(folder, [p for p in folder.rglob("*") if p.is_file()])
+    manifest["corpus_sha256"] = corpus_digest(manifest)
+    manifest["build_seconds"] = round(time.time() - started, 1)
+    write_manifest(folder, manifest)
+    return manifest
+
+
+def new_manifest(
+    profile: Profile, dim: int, written: WrittenShards, built_by: str
+) -> dict[str, Any]:
+    """The manifest of a freshly written index, before its files are listed."""
+    assert written.stats is not None
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "built_by": built_by,
         "profile": profile.to_dict(),
-        "embedder": {**embedder_identity(profile), "dim": int(dense.index.d)},
-        "passages": len(items),
-        "corpus_sha256": files[PASSAGES],
+        "embedder": {**embedder_identity(profile), "dim": int(dim)},
+        "passages": written.rows,
+        "rows": written.rows,
+        "generation": 0,
+        "shards": written.shards,
+        "bm25": {
+            "docs": int(written.stats.docs),
+            "tokens": int(written.stats.tokens),
+            "stats": "bm25-stats-0",
+        },
+        "tombstones": "",
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "build_seconds": round(time.time() - started, 1),
-        "files": files,
     }
-    write_text(tmp / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-    return manifest
+
+
+def file_entries(folder: Path, paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
+    """The manifest's ``files`` entries (sha256 and size) of ``paths`` under ``folder``."""
+    return {
+        str(p.relative_to(folder)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+        for p in sorted(paths)
+    }
+
+
+def corpus_digest(manifest: dict[str, Any]) -> str:
+    """One sha256 for the passages of every shard, in order: two indexes of the same corpus
+    (and chunking) have the same digest."""
+    digest = hashlib.sha256()
+    for shard in manifest["shards"]:
+        digest.update(manifest["files"][f"{shard['name']}/{PASSAGES}"]["sha256"].encode())
+    return digest.hexdigest()
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -207,17 +237,24 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return validate_manifest(folder, manifest)
 
 
-def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
-    for name, expected in manifest["files"].items():
+def check_files(folder: Path, manifest: dict[str, Any], full: bool = False) -> None:
+    """Every file of the manifest is there with its recorded size (milliseconds, done at each
+    load); with ``full``, its sha256 is compared too (``qa index info --verify``: minutes at
+    PubMed scale). The first missing or damaged file is named, with the rebuild command."""
+    entries = manifest["files"]
+    paths = tqdm(entries.items(), desc="Verifying", unit="file", disable=not full)
+    for name, entry in paths:
         path = folder / name
         if not path.is_file():
             raise IndexStoreError(
                 f"{folder} is missing {name}: the index is incomplete; "
                 + rebuild_hint(folder, manifest)
             )
-        if sha256_file(path) != expected:
+        if path.stat().st_size != entry["bytes"] or (full and sha256_file(path) != entry["sha256"]):
             raise IndexStoreError(
-                f"{name} in {folder} is damaged (its checksum does not match the manifest); "
+                f"{name} in {folder} is damaged (its "
+                + ("checksum" if full else "size")
+                + " does not match the manifest); "
                 + rebuild_hint(folder, manifest)
             )
 
@@ -238,13 +275,16 @@ def check_profile(folder: Path, manifest: dict[str, Any], profile: Profile) -> N
 
 @dataclass
 class LoadedIndex:
+    """A loaded index: its retrievers and its passages (memory-mapped, fetched by row)."""
+
     folder: Path
     manifest: dict[str, Any]
     profile: Profile
-    passages: list[Passage]
+    passages: ShardedRows
     bm25: BM25Index
     dense: DenseIndex
     hybrid: HybridRetriever
+    engine: str = "local"
 
     def retriever(self, mode: str = "hybrid") -> Searcher:
         """The retriever of one of :data:`~qa.types.RETRIEVAL_MODES`."""
@@ -252,55 +292,69 @@ class LoadedIndex:
             raise ValueError(f"Unknown retrieval mode {mode!r}: use {', '.join(RETRIEVAL_MODES)}.")
         return {"bm25": self.bm25, "dense": self.dense, "hybrid": self.hybrid}[mode]
 
+    @property
+    def size(self) -> int:
+        """Passages a search can return (deleted ones not counted)."""
+        return int(self.manifest["passages"])
+
 
 def load_index(
     folder: str | Path,
     profile: Profile | None = None,
     *,
     device: str = "auto",
-    verify: bool = True,
-    mmap: bool = False,
+    verify: bool = False,
     encoders: tuple[SentenceEncoder, SentenceEncoder] | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> LoadedIndex:
-    """Load and check an index; with no profile, the one recorded in the manifest is used."""
+    """Load and check an index; with no profile, the one recorded in the manifest is used.
+
+    Loading reads the manifest and checks every file's size; ``verify`` also compares every
+    checksum (slow on a large index). ``engine="ray"`` places the shards on Ray actors (on the
+    cluster at ``address``, or a local Ray) instead of memory-mapping them here.
+    """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    if verify:
-        verify_files(folder, manifest)
+    check_files(folder, manifest, full=verify)
     if profile is None:
         profile = profile_from_dict(
             manifest["profile"], source=manifest["profile"].get("source", "")
         )
     check_profile(folder, manifest, profile)
-    try:
-        passages = list(read_jsonl([folder / PASSAGES]))
-    except CorpusFormatError as exc:
-        raise IndexStoreError(f"{exc} " + rebuild_hint(folder, manifest)) from exc
-    if len(passages) != manifest["passages"]:
-        raise IndexStoreError(
-            f"{folder}/{PASSAGES} holds {len(passages)} passages, the manifest says "
-            f"{manifest['passages']}; " + rebuild_hint(folder, manifest)
-        )
-    try:
-        bm25 = BM25Index.load(folder / BM25_DIR, passages, mmap=mmap)
-    except (OSError, ValueError, KeyError) as exc:
-        raise IndexStoreError(
-            f"{folder}/{BM25_DIR} could not be read ({exc}); " + rebuild_hint(folder, manifest)
-        ) from exc
+    hidden = hidden_rows(folder, manifest)
+    check_choice("engine", engine, ENGINES)
+    if engine == "ray":
+        from qa.index.ray_serve import place_shards
+
+        shards, fan_out = place_shards(folder, manifest, profile, hidden, address)
+    else:
+        shards, fan_out = load_shards(folder, manifest, profile), None
+    passages = ShardedRows([s.rows for s in shards])
+    offsets = passages.offsets
+    counts = manifest["bm25"]
+    stats = read_stats(folder / counts["stats"], counts["docs"], counts["tokens"])
+    built_with = manifest["profile"]["index"]["bm25_stopwords"]  # queries tokenised as passages
+    bm25 = BM25Index(
+        [s.bm25 for s in shards],
+        stats,
+        passages,
+        profile.index,
+        built_with,
+        offsets,
+        hidden,
+        fan_out=fan_out,
+    )
     # Questions need only the query encoder; an asymmetric passage encoder stays unloaded.
     query_enc = encoders[0] if encoders else _encoder(profile.embedder.model, profile, device)
-    try:
-        dense = DenseIndex.load(
-            folder / FAISS_FILE,
-            query_enc,
-            passages,
-            profile.index,
-            query_max_length=profile.embedder.query_max_seq_length,
-        )
-    except RuntimeError as exc:
-        raise IndexStoreError(
-            f"{FAISS_FILE} in {folder} is damaged (FAISS could not read it); "
-            + rebuild_hint(folder, manifest)
-        ) from exc
+    dense = DenseIndex(
+        query_enc,
+        [s.dense for s in shards],
+        passages,
+        offsets,
+        hidden,
+        query_max_length=profile.embedder.query_max_seq_length,
+        fan_out=fan_out,
+    )
     hybrid = HybridRetriever([bm25, dense], profile.fusion)
-    return LoadedIndex(folder, manifest, profile, passages, bm25, dense, hybrid)
+    return LoadedIndex(folder, manifest, profile, passages, bm25, dense, hybrid, engine)

@@ -26,14 +26,25 @@ def rows_to_hits(
     scores: np.ndarray,
     keep: np.ndarray,
 ) -> list[list[Hit]]:
-    """One ranked hit list per query row; ``keep`` masks out padding and non-matches."""
-    return [
-        [
-            Hit(passages[int(i)], float(s), {name: rank})
-            for rank, (i, s) in enumerate(zip(row_i[row_k], row_s[row_k]), start=1)
-        ]
-        for row_i, row_s, row_k in zip(indices, scores, keep)
-    ]
+    """One ranked hit list per query row; ``keep`` masks out padding and non-matches.
+
+    The passages of all rows are fetched in one ``take`` when the store has one (an index's
+    memory-mapped store, or shards on Ray actors: one round trip, not one per hit)."""
+    rows = [row_i[row_k] for row_i, row_k in zip(indices, keep)]
+    flat = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+    take = getattr(passages, "take", None)
+    fetched = take(flat) if take else [passages[int(i)] for i in flat]
+    hits, start = [], 0
+    for row, row_s, row_k in zip(rows, scores, keep):
+        found = fetched[start : start + len(row)]
+        hits.append(
+            [
+                Hit(passage, float(s), {name: rank})
+                for rank, (passage, s) in enumerate(zip(found, row_s[row_k]), start=1)
+            ]
+        )
+        start += len(row)
+    return hits
 
 
 class ArrayRetriever:

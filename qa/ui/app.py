@@ -160,7 +160,7 @@ def build_app(qa: QA, title: str = "Biomedical question answering"):
     handler = ChatHandler(qa, max_k=ui.max_k, max_history=ui.max_history)
     index_info = ""
     if qa.index is not None:
-        index_info = f"{len(qa.index.passages):,} passages, profile {qa.profile.name}"
+        index_info = f"{qa.index.size:,} passages, profile {qa.profile.name}"
     with gr.Blocks(title=title, analytics_enabled=False) as app:
         gr.Markdown(f"## {esc(title)}\n{esc(index_info)}")
         with gr.Row():
