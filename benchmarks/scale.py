@@ -3,7 +3,7 @@
 One JSON document, per size: build seconds, passages/s and peak RSS, bytes on disk, load seconds,
 RSS after load + one query, hybrid p50/p95 over real BioASQ 10B questions (one at a time, after
 a warm-up), dense recall@100 of the FAISS index against exact search over the stored vectors.
-Sizes up to 50,000 are the real corpus built by the real path (encoded by the profile's
+Sizes up to ``--real-max`` are the real corpus built by the real path (encoded by the profile's
 embedder); larger ones cycle its passages with vectors near the real ones (see ``note``), with
 ``--faiss`` and ``--shard-size``. ``--legacy-repo`` (a checkout of 20fae9d) adds the in-memory
 design on the same data (``benchmarks/legacy_load.py``). Each build and load runs in a fresh
@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("QA_SHARED_DATA", ROOT.parent / "shared" / "data"))
 CORPUS_GLOB = "bioasq/*/*[0-9]B[1-6]_golden.json"
 QUESTIONS_GLOB = "bioasq/*/*10B*_golden.json"
-REAL_LIMIT = 50_000  # sizes up to this are the real corpus, above it synthetic copies
 SEED = 13
 CHUNK = 8192  # passages per chunk fed to the synthetic build
 K = 100  # recall depth
@@ -354,7 +353,7 @@ def base_vectors(args: argparse.Namespace, work: Path, real: list[int]) -> np.nd
 
 def bench_size(args: argparse.Namespace, work: Path, size: int, synth: dict) -> dict[str, Any]:
     folder = work / f"index-{size}"
-    kind = "real" if size <= REAL_LIMIT else "synthetic"
+    kind = "real" if size <= args.real_max else "synthetic"
     spec = {"kind": kind, "size": size, "index": str(folder)}
     if kind == "synthetic":
         spec.update(faiss=args.faiss, shard_size=args.shard_size, **synth)
@@ -368,6 +367,7 @@ def bench_size(args: argparse.Namespace, work: Path, size: int, synth: dict) -> 
     settings = {k: index.get(k) for k in keys}
     return {
         "kind": kind,
+        "made": "real, encoded" if kind == "real" else "cycled real passages, noisy real vectors",
         **built,
         "index_bytes_on_disk": disk_bytes(folder),
         "shards": len(list(folder.glob("shards/*"))),
@@ -377,7 +377,7 @@ def bench_size(args: argparse.Namespace, work: Path, size: int, synth: dict) -> 
 
 
 def note(args: argparse.Namespace, synth: dict[str, Any], corpus_size: int | None) -> str:
-    real = f"Sizes <= {REAL_LIMIT:,}: the real BioASQ corpus ({corpus_size} passages in all) "
+    real = f"Sizes <= {args.real_max:,}: the real BioASQ corpus ({corpus_size} passages) "
     real += "built by the real path (passages encoded by the profile's embedder, shipped profile)."
     if not synth:
         return real
@@ -402,6 +402,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="30000,300000,3000000")
     parser.add_argument("--faiss", default="ivfpq", choices=("flat", "hnsw", "ivfpq"))
     parser.add_argument("--shard-size", type=int, default=500_000)
+    parser.add_argument("--real-max", type=int, default=50_000, help="larger sizes: synthetic")
     parser.add_argument("--work", default="/tmp/qa-scale", help="indexes and caches go here")
     parser.add_argument("--queries", type=int, default=300, help="10B questions per load")
     parser.add_argument("--legacy-repo", help="a checkout of 20fae9d (the in-memory design)")
@@ -420,17 +421,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    real = [s for s in sizes if s <= REAL_LIMIT]
+    real = [s for s in sizes if s <= args.real_max]
     results: dict[str, Any] = {}
     for size in real:
         results[str(size)] = bench_size(args, work, size, {})
     synth: dict[str, Any] = {}
-    if any(s > REAL_LIMIT for s in sizes) or args.legacy_repo:
+    if any(s > args.real_max for s in sizes) or args.legacy_repo:
         vectors = base_vectors(args, work, real)
         synth = {**noise_for(vectors), "base_rows": len(vectors)}
         synth["vectors"] = str(work / f"base-vectors-{len(vectors)}.npy")
     for size in sizes:
-        if size > REAL_LIMIT:
+        if size > args.real_max:
             results[str(size)] = bench_size(args, work, size, synth)
     report: dict[str, Any] = {"sizes": results}
     if args.legacy_repo:
