@@ -94,7 +94,8 @@ def bench_legacy(args: argparse.Namespace, work: Path, synth: dict) -> dict:
         "projection": "baseline + (rss_after_load - baseline) * 3,000,000 / passages: the "
         "in-memory design holds every passage, its BM25 matrix and its float32 vector in RAM, "
         "all linear in passages; baseline = RSS of a fresh process of the same code after its "
-        "imports, the query encoder and one query, with no index",
+        "imports, the query encoder and one query, with no index. Both loads run with their "
+        "code's defaults: the old load_index checks every file's sha256, the new one sizes only",
     }
 
 
