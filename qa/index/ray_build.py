@@ -225,6 +225,10 @@ def _dataset(ray: Any, kind: str, files: list[Path], profile: Profile, device: s
     context.execution_options.preserve_order = True  # chunks in corpus order, as a plain build
     context.enable_progress_bars = False  # the builder shows its own bar
     context.print_on_execution_start = False
+    # Blocks of about two chunks: the driver writes one chunk while the actor encodes the next.
+    # With Ray's default (128 MiB) a file's passages came back only once all were encoded, so
+    # a 30k-passage build ran reading, encoding and writing one after the other.
+    context.target_max_block_size = 16 * 1024 * 1024
     # A reader's error (a malformed file) reaches the driver as itself, not as Ray Data's
     # UserCodeException, which loses it (an exception's cause does not survive pickling).
     context.raise_original_map_exception = True

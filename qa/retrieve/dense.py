@@ -251,7 +251,9 @@ class DenseShard:
         nq = len(vectors)
         if self.rows == 0 or nq == 0:
             return np.full((nq, k), -1, np.int64), np.full((nq, k), -np.inf, np.float32)
-        wanted = min(k * self.refine if self.refine else k, self.rows)
+        # Twice k even without refining: equal scores (the same text twice) at the k-th place
+        # are then all fetched, and the lowest rows kept, as in any other split into shards.
+        wanted = min(k * max(self.refine, 2), self.rows)
         params = _search_parameters(self.index, self._hidden_selector(hidden))
         # A handful of queries cannot be split across threads; FAISS's OpenMP workers would
         # only wake up to fight torch's for the cores (measured: 6.3 ms -> 4.2 ms per query).
