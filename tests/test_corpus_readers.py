@@ -270,6 +270,29 @@ def test_pubmed_delete_citation_is_ignored(pubmed_xml: Path) -> None:
     assert stats.deletions_ignored == 2
 
 
+def test_pubmed_delete_citation_pmids_are_read_for_qa_index_delete(pubmed_xml: Path) -> None:
+    from qa.cli.index import read_pmids
+    from qa.corpus.pubmed import read_deleted_pmids
+
+    assert read_deleted_pmids([pubmed_xml]) == {"12345", "12346"}
+    gz = pubmed_xml.with_name("pubmed24n0002.xml.gz")
+    gz.write_bytes(gzip.compress(pubmed_xml.read_bytes()))
+    assert read_pmids(gz) == {"12345", "12346"}  # the CLI takes an update file as it is
+
+
+def test_pmids_of_earlier_files_are_held_compactly_and_still_recognised() -> None:
+    from qa.corpus.pubmed import SeenPmids
+
+    seen = SeenPmids()
+    seen.next_file()
+    for pmid in ("10000001", "7", "not-a-number"):
+        seen.add(pmid)
+    seen.next_file()  # the first file's numeric PMIDs move into the uint32 array
+    assert seen.earlier.tolist() == [7, 10000001] and not seen.current
+    assert "7" in seen and "10000001" in seen and "not-a-number" in seen
+    assert "8" not in seen and "99999999999" not in seen
+
+
 def test_pubmed_gzipped_file_reads_the_same_as_plain_xml(pubmed_xml: Path, tmp_path: Path) -> None:
     gz = tmp_path / "pubmed24n0001.xml.gz"
     gz.write_bytes(gzip.compress(pubmed_xml.read_bytes()))
