@@ -93,6 +93,33 @@ def test_index_info_verifies_checksums(index_dir, capsys) -> None:
     assert "all files match" in out
 
 
+def test_index_add_delete_and_compact_keep_the_index_searchable(
+    index_dir, tmp_path, capsys
+) -> None:
+    new = tmp_path / "new.jsonl"
+    added = {"id": "n1", "text": "Fragile X syndrome is caused by FMR1 repeats.", "pmid": "2001"}
+    new.write_text(json.dumps(added) + "\n", encoding="utf-8")
+    assert main(["index", "add", str(index_dir), str(new)]) == 0
+    assert "Added 1 passages" in capsys.readouterr().err
+    deleted = tmp_path / "deleted.txt"
+    deleted.write_text("# withdrawn\n1001\n\n2001\n", encoding="utf-8")
+    assert main(["index", "delete", str(index_dir), "--pmids", str(deleted)]) == 0
+    assert "Hid 2 passages of 2 PMIDs" in capsys.readouterr().err
+    assert main(["index", "compact", str(index_dir)]) == 0
+    assert main(["index", "info", str(index_dir), "--verify"]) == 0
+    assert "passages    11 searchable of 11 stored" in capsys.readouterr().out
+    assert main(["search", "MECP2 FMR1", "--index", str(index_dir), "--json", "-k", "20"]) == 0
+    found = {h["passage"]["pmid"] for h in json.loads(capsys.readouterr().out)["hits"]}
+    assert found and not found & {"1001", "2001"}
+
+
+def test_a_pmid_list_with_a_word_in_it_is_refused_in_one_line(index_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1001\nMECP2\n", encoding="utf-8")
+    assert main(["index", "delete", str(index_dir), "--pmids", str(bad)]) == 2
+    assert "'MECP2' is not a PMID; give one PMID (digits) per line." in capsys.readouterr().err
+
+
 def test_corpus_command_writes_passages_from_bioasq_golden_files(tmp_path) -> None:
     gold = golden_file(tmp_path / "gold.json")
     out = tmp_path / "passages.jsonl"

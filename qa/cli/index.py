@@ -88,7 +88,12 @@ def cmd_index_delete(args: argparse.Namespace) -> int:
 
 
 def read_pmids(path: Path) -> set[str]:
-    """PMIDs, one per line (blank lines and # comments skipped), as PubMed lists deletions."""
+    """PMIDs, one per line (blank lines and # comments skipped), or the ``<DeleteCitation>``
+    PMIDs of a PubMed update file (.xml or .xml.gz)."""
+    if path.name.endswith((".xml", ".xml.gz")):
+        from qa.corpus.pubmed import read_deleted_pmids
+
+        return read_deleted_pmids([path])
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -176,7 +181,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_index_add)
     p = index.add_parser("delete", help="hide the passages of PubMed records")
     p.add_argument("index")
-    p.add_argument("--pmids", required=True, help="text file, one PMID per line")
+    p.add_argument(
+        "--pmids",
+        required=True,
+        help="a text file, one PMID per line, or a PubMed update file (its DeleteCitation list)",
+    )
     p.set_defaults(func=cmd_index_delete)
     p = index.add_parser("compact", help="rewrite an index without its deleted passages")
     p.add_argument("index")
