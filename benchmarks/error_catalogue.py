@@ -91,6 +91,9 @@ CASES: tuple[Case, ...] = (
     case("index info: manifest missing keys", "index info {ws}/index-no-keys", 2, "manifest"),
     case("index info: manifest names a file outside", "index info {ws}/index-outside --verify", 2, "etc/hostname"),
     case("index info: tampered passages", "index info {ws}/index-tampered --verify", 2, "passages.arrow"),
+    case("index add: a passage id the index already has", "index add {ws}/index {ws}/passages.jsonl", 2, "is already in"),
+    case("index delete: a PMID list with a word in it", "index delete {ws}/index --pmids {ws}/broken.toml", 2, "'[embedder' is not a PMID"),
+    case("index compact: missing folder", "index compact {ws}/absent-index", 2, "No index at"),
     # --- qa search ---
     case("search: -k 0", SEARCH + ["{ws}/index", "-k", "0"], 2, usage("-k", COUNT, "0")),
     case("search: -k ten", SEARCH + ["{ws}/index", "-k", "ten"], 2, usage("-k", COUNT, "ten")),

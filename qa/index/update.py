@@ -13,7 +13,7 @@ A change writes its new files beside the old ones, then replaces ``manifest.json
 rename: killed at any moment, even by ``kill -9``, the index is the one before the change, and
 the next change removes what the killed one left. Corpus-wide BM25 statistics still count
 hidden rows until ``compact``, as Lucene's do until a merge; rankings stay exact among
-the rows a search can return. One change at a time: a lock file in the index folder.
+the rows a search can return. One change at a time: a lock on the index folder.
 """
 
 from __future__ import annotations
@@ -35,7 +35,14 @@ from qa.atomic import staged_folder
 from qa.config import Profile, profile_from_dict
 from qa.errors import IndexStoreError
 from qa.index.build import CHUNK, WrittenShards
-from qa.index.manifest import PASSAGES, SHARDS_DIR, VECTORS_FILE, is_index, write_manifest
+from qa.index.manifest import (
+    MANIFEST,
+    PASSAGES,
+    SHARDS_DIR,
+    VECTORS_FILE,
+    is_index,
+    write_manifest,
+)
 from qa.index.rows import PassageRows
 from qa.index.shards import hidden_rows, read_tombstones
 from qa.index.store import (
@@ -49,14 +56,18 @@ from qa.index.store import (
 from qa.retrieve.bm25 import merge_stats, read_stats, write_stats
 from qa.types import Passage
 
-LOCK = ".qa-update.lock"
 _GENERATED = re.compile(r"^(bm25-stats|tombstones)-\d+(\.npy)?$")
 
 
 @contextmanager
 def locked(folder: Path) -> Iterator[None]:
-    """Hold the index's update lock, or refuse at once if another command holds it."""
-    fd = os.open(folder / LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+    """Hold the index's update lock, or refuse at once if another command holds it. The lock is
+    the folder's own (flock on its descriptor), so no lock file is ever left behind."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        read_manifest(folder)  # says what the folder is instead (missing, a file, ...)
+        raise
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -161,7 +172,7 @@ def _commit(
 
 def _is_new(path: Path, folder: Path, manifest: dict[str, Any]) -> bool:
     name = str(path.relative_to(folder))
-    return name not in manifest["files"] and path.name not in (LOCK, "manifest.json")
+    return name not in manifest["files"] and path.name != MANIFEST
 
 
 def add_passages(
