@@ -125,7 +125,7 @@ def test_ivfpq_trains_on_a_sample_and_refining_helps(tmp_path):
     refined = DenseShard.load(
         tmp_path / "ivfpq", IndexConfig(faiss="ivfpq", **SMALL_IVF), 8000, DIM
     )
-    assert refined.refine == 4
+    assert refined.refine == IndexConfig().ivf_refine  # the default, 8
     rows_raw, _ = raw.top_rows(q, 10)
     rows_refined, scores_refined = refined.top_rows(q, 10)
     assert recall(rows_refined, truth) >= recall(rows_raw, truth)
