@@ -12,7 +12,6 @@ node must see the index folder at the same path (a shared filesystem).
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +23,7 @@ from qa.config import Profile
 from qa.errors import IndexStoreError
 from qa.index.manifest import rebuild_hint
 from qa.index.ray_build import import_ray, start_ray
-from qa.index.rows import ROWS_PER_BATCH
+from qa.index.rows import ROWS_PER_BATCH, checked_row
 from qa.types import Passage
 
 # Stands in, on the wire, for the shard's own hidden mask: the actor holds the mask, so it is
@@ -129,12 +128,7 @@ class RemoteRows(Sequence[Passage]):
     def __getitem__(self, row: int | slice) -> Any:  # Passage, or a list for a slice
         if isinstance(row, slice):
             return self.take(range(*row.indices(self._rows)))
-        if isinstance(row, bool) or not isinstance(row, numbers.Integral):
-            raise TypeError(f"Passage rows are integers, not {type(row).__name__}.")
-        row = int(row) + self._rows if row < 0 else int(row)
-        if not 0 <= row < self._rows:
-            raise IndexError(f"Row {row} out of range: the shard holds {self._rows} passages.")
-        return self.take([row])[0]
+        return self.take([checked_row(row, self._rows, "the shard")])[0]
 
     def __iter__(self) -> Iterator[Passage]:
         for start in range(0, self._rows, ROWS_PER_BATCH):

@@ -81,6 +81,17 @@ def _groups(keys: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         yield int(ordered[start]), order[start:end]
 
 
+def checked_row(row: Any, rows: int, where: str) -> int:
+    """``row`` as an index into ``rows`` passages, counted from the end when negative (as in a
+    list); a row that is not an integer, or lies outside, is a one-line error naming ``where``."""
+    if isinstance(row, bool) or not isinstance(row, numbers.Integral):
+        raise TypeError(f"Passage rows are integers, not {type(row).__name__}.")
+    row = int(row) + rows if row < 0 else int(row)
+    if not 0 <= row < rows:
+        raise IndexError(f"Row {row} out of range: {where} holds {rows} passages.")
+    return row
+
+
 class PassageWriter:
     """Streams passages into ``path`` with bounded memory: fewer than ``ROWS_PER_BATCH`` rows
     are buffered, each full buffer is written as one record batch.
@@ -182,11 +193,7 @@ class PassageRows(Sequence[Passage]):
         a list."""
         if isinstance(row, slice):
             return self.take(range(*row.indices(self._rows)))
-        if isinstance(row, bool) or not isinstance(row, numbers.Integral):
-            raise TypeError(f"Passage rows are integers, not {type(row).__name__}.")
-        row = int(row) + self._rows if row < 0 else int(row)
-        if not 0 <= row < self._rows:
-            raise IndexError(f"Row {row} out of range: {self.path} holds {self._rows} passages.")
+        row = checked_row(row, self._rows, str(self.path))
         batch = self._batches[row // self._size]
         return _passages(batch.slice(row % self._size, 1))[0]
 
@@ -250,11 +257,7 @@ class ShardedRows(Sequence[Passage]):
     def __getitem__(self, row: int | slice) -> Any:  # Passage, or a list for a slice
         if isinstance(row, slice):
             return self.take(range(*row.indices(self._rows)))
-        if isinstance(row, bool) or not isinstance(row, numbers.Integral):
-            raise TypeError(f"Passage rows are integers, not {type(row).__name__}.")
-        row = int(row) + self._rows if row < 0 else int(row)
-        if not 0 <= row < self._rows:
-            raise IndexError(f"Row {row} out of range: the index holds {self._rows} passages.")
+        row = checked_row(row, self._rows, "the index")
         shard = int(self._shard_of(np.int64(row)))
         return self.shards[shard][row - int(self.offsets[shard])]
 
