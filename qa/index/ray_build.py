@@ -70,9 +70,7 @@ def input_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     return [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
 
 
-def read_rows(
-    kind: str, paths: list[str], max_tokens: int, overlap_sentences: int
-) -> list[dict]:
+def read_rows(kind: str, paths: list[str], max_tokens: int, overlap_sentences: int) -> list[dict]:
     """The passages of one read task's files as Arrow-friendly rows: exactly what
     :func:`read_corpus` gives for them, so the Ray build's rows equal a plain build's."""
     return [

@@ -123,7 +123,7 @@ def build_index(
     out = Path(out)
     with staged_folder(out, replaces, "an index") as tmp:
         started = time.time()
-        query_enc, passage_enc = encoders or load_encoders(profile, device)
+        _, passage_enc = encoders or load_encoders(profile, device)
         if chunks is None:
             chunks = encoded_chunks(passages, passage_enc, profile)
         desc = f"Indexing {out.name}"
@@ -204,7 +204,7 @@ def file_entries(folder: Path, paths: Iterable[Path]) -> dict[str, dict[str, Any
 
 def corpus_digest(manifest: dict[str, Any]) -> str:
     """One sha256 for the passages of every shard, in order: two indexes of the same corpus
-    (and chunking) have the same digest."""
+    (chunked and sharded alike) have the same digest."""
     digest = hashlib.sha256()
     for shard in manifest["shards"]:
         digest.update(manifest["files"][f"{shard['name']}/{PASSAGES}"]["sha256"].encode())
