@@ -175,3 +175,16 @@ def test_a_change_killed_outright_leaves_the_index_as_it_was(
     on_disk = {str(p.relative_to(folder)) for p in (folder / "shards").iterdir()}
     assert on_disk == {s["name"] for s in manifest["shards"]}
     assert [p.name for p in folder.parent.iterdir()] == ["index"]
+
+
+def test_a_users_file_in_the_index_folder_is_neither_adopted_nor_removed(
+    tmp_path, profile, sample_passages
+):
+    folder = tmp_path / "index"
+    build_index(sample_passages, folder, profile, show_progress=False)
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    delete_pmids(folder, {sample_passages[0].pmid})
+    add_passages(folder, [Passage("n1", "A new passage.", pmid="77")], show_progress=False)
+    assert "notes.txt" not in read_manifest(folder)["files"]
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert not list(folder.glob(".qa*"))  # no lock file either

@@ -36,7 +36,6 @@ from qa.config import Profile, profile_from_dict
 from qa.errors import IndexStoreError
 from qa.index.build import CHUNK, WrittenShards
 from qa.index.manifest import (
-    MANIFEST,
     PASSAGES,
     SHARDS_DIR,
     VECTORS_FILE,
@@ -146,11 +145,12 @@ def _commit(
     them; the files of the generation before are removed only after that rename."""
     generation = manifest["generation"] + 1
     new = {**manifest, "generation": generation, "files": dict(manifest["files"])}
-    old_files = [manifest["tombstones"]]
+    old_files, written_here = [manifest["tombstones"]], []
     new["tombstones"] = ""
     if len(tombstones):
         new["tombstones"] = f"tombstones-{generation}.npy"
         np.save(folder / new["tombstones"], np.asarray(tombstones, dtype=np.int64))
+        written_here.append(folder / new["tombstones"])
     if written is not None:
         stats_dir = f"bm25-stats-{generation}"
         write_stats(new_stats, folder / stats_dir)
@@ -159,20 +159,16 @@ def _commit(
         new["bm25"]["stats"] = stats_dir
         new["shards"] = manifest["shards"] + written.shards
         new["rows"] = manifest["rows"] + written.rows
+        for part in [stats_dir, *(str(entry["name"]) for entry in written.shards)]:
+            written_here += [p for p in (folder / part).rglob("*") if p.is_file()]
     new["passages"] = new["rows"] - len(tombstones)
     new["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    fresh = [p for p in folder.rglob("*") if p.is_file() and _is_new(p, folder, manifest)]
     for name in [n for n in new["files"] if n.split("/")[0] in old_files or n in old_files]:
         del new["files"][name]
-    new["files"].update(file_entries(folder, fresh))
+    new["files"].update(file_entries(folder, written_here))
     write_manifest(folder, new)
     _remove_leftovers(folder, new)
     return new
-
-
-def _is_new(path: Path, folder: Path, manifest: dict[str, Any]) -> bool:
-    name = str(path.relative_to(folder))
-    return name not in manifest["files"] and path.name != MANIFEST
 
 
 def add_passages(
