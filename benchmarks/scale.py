@@ -389,8 +389,8 @@ def note(args: argparse.Namespace, synth: dict[str, Any], corpus_size: int | Non
         f"{synth['median_copy_to_origin_cosine']}) matches a real passage's cosine to its "
         f"nearest real neighbour (median {synth['median_nearest_real_cosine']}), so neighbours "
         f"stay meaningful; built with faiss={args.faiss}, shard_size={args.shard_size:,}, fed "
-        f"as precomputed chunks (no encoding; the embedder is still loaded and counts in the "
-        f"build RSS). Recall: exact top-{K} by brute force over the stored float16 vectors."
+        f"as precomputed chunks (no encoding, no model weights; build RSS counts the real "
+        f"passages held to cycle). Recall: exact top-{K} by brute force over stored vectors."
     )
 
 
