@@ -377,7 +377,7 @@ def bench_size(args: argparse.Namespace, work: Path, size: int, synth: dict) -> 
 
 
 def note(args: argparse.Namespace, synth: dict[str, Any], corpus_size: int | None) -> str:
-    real = f"Sizes <= {args.real_max:,}: the real BioASQ corpus ({corpus_size} passages) "
+    real = f"Sizes <= {args.real_max:,}: the real BioASQ corpus ({corpus_size or 'its'} passages) "
     real += "built by the real path (passages encoded by the profile's embedder, shipped profile)."
     if not synth:
         return real
