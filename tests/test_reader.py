@@ -10,8 +10,7 @@ import torch
 
 from qa.batching import pad_batch
 from qa.errors import ModelLoadError
-from qa.read.clean import normalise_answer
-from qa.read.reader import Reader, Span, aggregate
+from qa.read.reader import Reader, Span, aggregate, normalise_answer
 from qa.train.reader import examples_from_golden, featurize, synonyms, train_reader
 from qa.types import Passage
 
