@@ -101,11 +101,10 @@ def run_profile(
     if backend is None:
         return profile
     if profile is None:
-        from qa.config import profile_from_dict
+        from qa.index.manifest import recorded_profile
         from qa.index.store import read_manifest
 
-        recorded = read_manifest(index_dir)["profile"]
-        profile = profile_from_dict(recorded, source=recorded.get("source") or "")
+        profile = recorded_profile(read_manifest(index_dir))
     return with_backend(profile, backend)
 
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("ray")
+from qa.config import with_shard_size
+from qa.corpus import read_corpus, write_jsonl
+from qa.errors import CorpusFormatError
+from qa.index.ray_build import ray_chunks
+from qa.index.store import build_index, load_index
+from qa.index.update import delete_pmids
 
-from qa.config import with_shard_size  # noqa: E402
-from qa.corpus import read_corpus, write_jsonl  # noqa: E402
-from qa.errors import CorpusFormatError  # noqa: E402
-from qa.index.ray_build import ray_chunks  # noqa: E402
-from qa.index.store import build_index, load_index  # noqa: E402
-from qa.index.update import delete_pmids  # noqa: E402
-
-from .conftest import tiny_profile  # noqa: E402
+from .conftest import tiny_profile
 
 pytestmark = [
     pytest.mark.slow,

@@ -15,7 +15,7 @@ from qa.cli.common import (
     add_model_args,
     print_json,
 )
-from qa.config import Profile, load_profile, profile_from_dict, with_backend, with_shard_size
+from qa.config import Profile, load_profile, with_backend, with_shard_size
 from qa.errors import QAError
 
 
@@ -56,13 +56,12 @@ def _inputs(args: argparse.Namespace, profile: Profile) -> tuple[Any, Any]:
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
+    from qa.index.manifest import recorded_profile
     from qa.index.store import read_manifest
     from qa.index.update import add_passages
 
-    recorded = read_manifest(args.index)["profile"]
-    profile = profile_from_dict(recorded, source=recorded.get("source") or "")
-    passages, chunks = _inputs(args, profile)
     before = read_manifest(args.index)
+    passages, chunks = _inputs(args, recorded_profile(before))
     manifest = add_passages(args.index, passages, device=args.device, chunks=chunks)
     added = manifest["rows"] - before["rows"]
     replaced = manifest["rows"] - manifest["passages"] - (before["rows"] - before["passages"])

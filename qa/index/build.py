@@ -11,7 +11,6 @@ in this process, or :mod:`qa.index.ray_build` on a Ray cluster; the shards writt
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from qa.config import IndexConfig, Profile
 from qa.errors import IndexStoreError
 from qa.index.manifest import BM25_DIR, PASSAGES, SHARDS_DIR
 from qa.index.rows import PassageWriter
-from qa.retrieve.bm25 import PostingsWriter, TermStats, merge_stats
+from qa.retrieve.bm25 import PostingsWriter, TermStats, merge_stats, term_hashes
 from qa.retrieve.dense import DenseIndex, VectorWriter
 from qa.retrieve.encoder import SentenceEncoder
 from qa.types import Passage
@@ -55,16 +54,6 @@ def encoded_chunks(
         yield chunk, vectors
 
 
-def _id_hashes(ids: Iterable[str]) -> np.ndarray:
-    return np.array(
-        [
-            int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little")
-            for i in ids
-        ],
-        dtype=np.uint64,
-    )
-
-
 class IdCheck:
     """Refuses a passage id seen before, in bounded memory: 8 bytes per id (64-bit hashes in
     sorted arrays, one per shard), not a Python set of strings (about 80 bytes per id). Two
@@ -75,7 +64,7 @@ class IdCheck:
         self.current = np.empty(0, dtype=np.uint64)
 
     def add(self, passages: list[Passage]) -> None:
-        hashes = _id_hashes(p.id for p in passages)
+        hashes = term_hashes([p.id for p in passages])  # the stable hash BM25 gives words
         unique, first, counts = np.unique(hashes, return_index=True, return_counts=True)
         twice = [i for i, n in zip(first, counts) if n > 1]
         for known in (*self.sealed, self.current):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.atomic import write_text
-from qa.config import profile_from_dict
+from qa.config import Profile, profile_from_dict
 from qa.errors import ConfigError, IndexStoreError
 
 FORMAT = "qa-index"
@@ -184,6 +184,12 @@ def validate_manifest(folder: Path, manifest: Any) -> dict[str, Any]:
             + rebuild_hint(folder, manifest)
         )
     return {**manifest, "profile": profile.to_dict()}
+
+
+def recorded_profile(manifest: dict[str, Any]) -> Profile:
+    """The profile an index was built with, from its (validated) manifest."""
+    raw = manifest["profile"]
+    return profile_from_dict(raw, source=raw.get("source") or "")
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:

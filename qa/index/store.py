@@ -35,7 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from qa.atomic import sha256_file, staged_folder
-from qa.config import Profile, profile_from_dict
+from qa.config import Profile
 from qa.errors import IndexStoreError, check_choice
 from qa.index.build import IndexWriter, WrittenShards, encoded_chunks
 from qa.index.manifest import (
@@ -45,6 +45,7 @@ from qa.index.manifest import (
     PASSAGES,
     is_index,
     rebuild_hint,
+    recorded_profile,
     validate_manifest,
     write_manifest,
 )
@@ -318,9 +319,7 @@ def load_index(
     manifest = read_manifest(folder)
     check_files(folder, manifest, full=verify)
     if profile is None:
-        profile = profile_from_dict(
-            manifest["profile"], source=manifest["profile"].get("source", "")
-        )
+        profile = recorded_profile(manifest)
     check_profile(folder, manifest, profile)
     hidden = hidden_rows(folder, manifest)
     check_choice("engine", engine, ENGINES)

@@ -29,10 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from qa.atomic import staged_folder
-from qa.config import Profile, profile_from_dict
 from qa.errors import IndexStoreError
 from qa.index.build import CHUNK, WrittenShards
 from qa.index.manifest import (
@@ -40,9 +38,10 @@ from qa.index.manifest import (
     SHARDS_DIR,
     VECTORS_FILE,
     is_index,
+    recorded_profile,
     write_manifest,
 )
-from qa.index.rows import PassageRows
+from qa.index.rows import PassageRows, ShardedRows
 from qa.index.shards import hidden_rows, read_tombstones
 from qa.index.store import (
     check_files,
@@ -79,10 +78,6 @@ def locked(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _profile(manifest: dict[str, Any]) -> Profile:
-    return profile_from_dict(manifest["profile"], source=manifest["profile"].get("source", ""))
-
-
 def _remove_leftovers(folder: Path, manifest: dict[str, Any]) -> None:
     """Delete what a killed change left: shard folders, statistics and tombstone files this
     project names that the manifest does not list (only such names are ever removed)."""
@@ -96,14 +91,9 @@ def _remove_leftovers(folder: Path, manifest: dict[str, Any]) -> None:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
-def _pmid_rows(folder: Path, manifest: dict[str, Any], pmids: Collection[str]) -> np.ndarray:
-    """Global rows of every passage whose PMID is in ``pmids``."""
-    found, start = [], 0
-    for entry in manifest["shards"]:
-        rows = PassageRows(folder / entry["name"] / PASSAGES)
-        found.append(rows.rows_of_pmids(pmids) + start)
-        start += entry["rows"]
-    return np.unique(np.concatenate(found)).astype(np.int64)
+def _stored_rows(folder: Path, manifest: dict[str, Any]) -> ShardedRows:
+    """The index's passages as global rows (memory-mapped; nothing read until asked)."""
+    return ShardedRows([PassageRows(folder / e["name"] / PASSAGES) for e in manifest["shards"]])
 
 
 def _new_columns(folder: Path, written: WrittenShards, column: str) -> list[str]:
@@ -116,21 +106,16 @@ def _new_columns(folder: Path, written: WrittenShards, column: str) -> list[str]
 def _revised_rows(folder: Path, manifest: dict[str, Any], written: WrittenShards) -> np.ndarray:
     """Rows that the new shards replace (same PMID); refuses a new passage id that a passage
     still searchable already has."""
+    stored = _stored_rows(folder, manifest)
     pmids = {p for p in _new_columns(folder, written, "pmid") if p}
-    replaced = _pmid_rows(folder, manifest, pmids) if pmids else np.empty(0, np.int64)
+    replaced = stored.rows_of_pmids(pmids) if pmids else np.empty(0, np.int64)
     hidden = np.union1d(read_tombstones(folder, manifest), replaced)
-    ids = pa.array(_new_columns(folder, written, "id"), type=pa.string())
-    start = 0
-    for entry in manifest["shards"]:
-        rows = PassageRows(folder / entry["name"] / PASSAGES)
-        clash = np.setdiff1d(rows.rows_of_ids(ids) + start, hidden)
-        if len(clash):
-            taken = rows[int(clash[0] - start)].id
-            raise IndexStoreError(
-                f"Passage id {taken!r} is already in {folder}: give new passages new ids, or "
-                "delete the old record first with qa index delete --pmids."
-            )
-        start += entry["rows"]
+    clash = np.setdiff1d(stored.rows_of_ids(_new_columns(folder, written, "id")), hidden)
+    if len(clash):
+        raise IndexStoreError(
+            f"Passage id {stored[int(clash[0])].id!r} is already in {folder}: give new passages "
+            "new ids, or delete the old record first with qa index delete --pmids."
+        )
     return replaced
 
 
@@ -187,7 +172,7 @@ def add_passages(
         manifest = read_manifest(folder)
         check_files(folder, manifest)
         _remove_leftovers(folder, manifest)
-        profile = _profile(manifest)
+        profile = recorded_profile(manifest)
         if chunks is None:
             _, encoder = load_encoders(profile, device)
             chunks = encoded_chunks(passages, encoder, profile)
@@ -216,7 +201,8 @@ def delete_pmids(folder: str | Path, pmids: Collection[str]) -> dict[str, Any]:
         check_files(folder, manifest)
         _remove_leftovers(folder, manifest)
         before = read_tombstones(folder, manifest)
-        tombstones = np.union1d(before, _pmid_rows(folder, manifest, set(pmids)))
+        deleted = _stored_rows(folder, manifest).rows_of_pmids(set(pmids))
+        tombstones = np.union1d(before, deleted)
         new = _commit(folder, manifest, tombstones)
         return {**new, "deleted": int(len(tombstones) - len(before))}
 
@@ -248,7 +234,7 @@ def compact(folder: str | Path, *, show_progress: bool = True) -> dict[str, Any]
             raise IndexStoreError(
                 f"Every passage of {folder} is deleted: build a new index instead of compacting."
             )
-        profile = _profile(manifest)
+        profile = recorded_profile(manifest)
         started, dim = time.time(), manifest["embedder"]["dim"]
         built_by = manifest.get("built_by", "qa index build")
         with staged_folder(folder, is_index, "an index") as tmp:
