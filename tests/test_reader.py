@@ -10,7 +10,8 @@ import torch
 
 from qa.batching import pad_batch
 from qa.errors import ModelLoadError
-from qa.read.reader import Reader, Span, aggregate, normalise_answer
+from qa.read.clean import normalise_answer
+from qa.read.reader import Reader, Span, aggregate
 from qa.train.reader import examples_from_golden, featurize, synonyms, train_reader
 from qa.types import Passage
 

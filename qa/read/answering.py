@@ -118,11 +118,14 @@ def read_spans(
     ranked: bool,
 ) -> list[Answer]:
     """Factoid: the best ``factoid_answers`` spans; list: the items ``select_list`` keeps."""
+    from qa.read.clean import fold_enumerations
     from qa.read.reader import select_list
 
     if qtype == "factoid":
         prior = cfg.rank_prior if ranked else 0.0
-        return reader.read(question, passages, top_k=cfg.factoid_answers, rank_prior=prior)
+        # More candidates than slots: an enumeration folded into a better answer frees one.
+        pool = reader.read(question, passages, top_k=4 * cfg.factoid_answers, rank_prior=prior)
+        return fold_enumerations(pool)[: cfg.factoid_answers]
     candidates = reader.read(question, passages, top_k=max(20, cfg.list_max_items))
     return select_list(candidates, cfg.list_delta, cfg.list_max_items, cfg.list_split)
 

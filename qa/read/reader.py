@@ -5,15 +5,14 @@ or a shipped overlay). Passages longer than the model's window are read in overl
 (``doc_stride``), so an answer cut by one window is whole in the next. Span scores are raw
 start + end logits, never soft-maxed per passage, so they compare across passages. Character
 offsets come from the tokenizer's offset mapping: ``passage.text[start:end] == answer.text``.
-Candidates with the same normalised text are merged into one answer whose score is the
-log-sum-exp of its occurrences, and which keeps every supporting passage.
+Candidates inside one sentence that name the same thing (:mod:`qa.read.clean`) are merged into
+one answer whose score is the log-sum-exp of its occurrences, and which keeps every supporting
+passage.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,15 +20,13 @@ import torch
 
 from qa.batching import forward_batches, inference_batch_size
 from qa.modelhub.component import ModelComponent
+from qa.read.clean import (
+    answer_key,
+    balanced,
+    split_items,
+    within_sentences,
+)
 from qa.types import Answer, Hit, Passage
-
-_PUNCT_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
-
-
-def normalise_answer(text: str) -> str:
-    """Lower case, unicode-normalised, whitespace collapsed, edge punctuation removed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return _PUNCT_EDGES.sub("", " ".join(text.split()))
 
 
 @dataclass(frozen=True)
@@ -182,7 +179,7 @@ class Reader(ModelComponent):
         tenth passage no longer beats the answer in the first.
         """
         passages = [h.passage if isinstance(h, Hit) else h for h in hits]
-        spans = self.spans(question, passages)
+        spans = balanced(within_sentences(self.spans(question, passages), passages), passages)
         if rank_prior:
             spans = [
                 Span(
@@ -199,7 +196,8 @@ class Reader(ModelComponent):
 def aggregate(
     spans: Sequence[Span], passages: Sequence[Passage], top_k: int, temperature: float = 1.0
 ) -> list[Answer]:
-    """Merge spans with the same normalised text; score = ``T * logsumexp(scores / T)``.
+    """Merge spans with the same :func:`~qa.read.clean.answer_key`; score =
+    ``T * logsumexp(scores / T)``.
 
     With ``T = 1`` that is the log of the summed span probabilities (as if soft-maxed over all
     spans of the question together); a larger ``T`` gives more weight to an answer found in
@@ -208,7 +206,7 @@ def aggregate(
     groups: dict[str, _Group] = {}
     for span in spans:
         text = passages[span.passage_index].text[span.start : span.end]
-        key = normalise_answer(text)
+        key = answer_key(text)
         if key:
             groups.setdefault(key, _Group()).spans.append(span)
     answers = []
@@ -236,36 +234,6 @@ def aggregate(
     return answers[:top_k]
 
 
-_ITEM_SEPARATOR = re.compile(r"\s*(?:,|;|/|\band\b|\bor\b)\s*")
-
-
-def split_items(answer: Answer) -> list[Answer]:
-    """An enumeration read as one span ("BRCA1, BRCA2 and PALB2") as one answer per item.
-
-    Each item keeps the span's score and points at its own characters in the passage.
-    """
-    text = answer.text
-    pieces, start = [], 0
-    for match in _ITEM_SEPARATOR.finditer(text):
-        pieces.append((start, match.start()))
-        start = match.end()
-    pieces.append((start, len(text)))
-    items = [(s, e) for s, e in pieces if len(normalise_answer(text[s:e])) >= 2]
-    if len(items) < 2:
-        return [answer]
-    return [
-        Answer(
-            text=text[s:e],
-            score=answer.score,
-            passage=answer.passage,
-            start=answer.start + s,
-            end=answer.start + e,
-            support=answer.support,
-        )
-        for s, e in items
-    ]
-
-
 def select_list(
     answers: Sequence[Answer], delta: float, max_items: int, split: bool = False
 ) -> list[Answer]:
@@ -286,7 +254,7 @@ def select_list(
         items = []
         for a in kept:
             for item in split_items(a):
-                key = normalise_answer(item.text)
+                key = answer_key(item.text)
                 if key not in seen:
                     seen.add(key)
                     items.append(item)

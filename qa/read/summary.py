@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from qa.corpus.split import sentence_spans
-from qa.read.reader import normalise_answer
+from qa.read.clean import normalise_answer
 from qa.types import Passage
 
 ANSWER_BONUS = 0.1

@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model
-from qa.read.reader import Reader, normalise_answer
+from qa.read.clean import normalise_answer
+from qa.read.reader import Reader
 from qa.train.common import (
     base_model_line,
     fit_rows,
