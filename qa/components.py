@@ -65,6 +65,7 @@ class Components:
             device=self.device,
             max_passages=cfg.yesno_passages,
             threshold=cfg.yesno_threshold,
+            pooling=cfg.yesno_pooling,
         ).with_backend(self.profile.runtime.backend)
 
     @cached_property

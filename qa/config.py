@@ -87,11 +87,15 @@ class ReaderConfig:
     answer_temperature: float = 1.0  # merging one answer's spans: T * logsumexp(score / T)
     rank_prior: float = 0.0  # factoid spans of retrieved passage r lose rank_prior * ln(r)
     factoid_answers: int = 5  # BioASQ reads at most five
+    # Below this answerability (qa.read.reader.Reading) a factoid or list question is not
+    # answered: the evidence is shown instead. -inf: always answer.
+    abstain_below: float = float("-inf")
     list_delta: float = 2.0
     list_max_items: int = 10
     list_split: bool = True  # cut "A, B and C" into three items
     yesno_model: str = ""
-    yesno_threshold: float = 0.5
+    yesno_threshold: float = 0.5  # on the pooled probability of "yes"
+    yesno_pooling: str = "mean"  # of the passages' log-odds: mean, max or attention
     yesno_passages: int = 10
     qtype_model: str = ""
     summary_sentences: int = 3
@@ -196,6 +200,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("fusion", "method"): ("rrf", "weighted"),
     ("index", "bm25_stopwords"): ("en", "en_plus"),
     ("ui", "mode"): RETRIEVAL_MODES,
+    ("reader", "yesno_pooling"): ("mean", "max", "attention"),
     ("runtime", "backend"): BACKENDS,
     ("runtime", "index_bf16"): BF16_CHOICES,
 }

@@ -69,7 +69,8 @@ class Answer:
     """A distinct answer: its best occurrence (``passage[start:end]``) and all its support.
 
     ``support`` lists every occurrence that was merged into this answer as
-    ``(passage id, start, end, span score)``, best first.
+    ``(passage id, start, end, span score)``, best first; ``synonyms`` the other names it was
+    found under ("methyl-CpG binding protein 2" beside "MeCP2"), best first.
     """
 
     text: str
@@ -79,6 +80,7 @@ class Answer:
     end: int
     entities: tuple[Entity, ...] = ()
     support: tuple[tuple[str, int, int, float], ...] = ()
+    synonyms: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,7 @@ class Answer:
             "end": self.end,
             "entities": [e.to_dict() for e in self.entities],
             "support": [list(s) for s in self.support],
+            "synonyms": list(self.synonyms),
         }
 
 
@@ -150,6 +153,10 @@ class YesNo:
         }
 
 
+# What the chat, the CLI and the API say when the reader abstains (QAResult.abstained).
+NO_CONFIDENT_ANSWER = "The index holds no confident answer to this question"
+
+
 @dataclass
 class QAResult:
     """The answer to one question.
@@ -170,13 +177,17 @@ class QAResult:
     qtype_source: str = "given"
     qtype_probability: float | None = None
     annotations: dict[str, Annotations] = field(default_factory=dict)
+    # Factoid and list: the reader's answerability (qa.read.reader.Reading) and whether it fell
+    # below the profile's threshold, so that no answer is confident enough to show.
+    answerability: float | None = None
+    abstained: bool = False
 
     def exact_answer(self) -> Any:
         """The answer in the BioASQ submission format for this question's type."""
         if self.qtype == "yesno":
             return self.yesno.label if self.yesno else "yes"
         if self.qtype in SPAN_TYPES:
-            return [[a.text] for a in self.answers]
+            return [[a.text, *a.synonyms] for a in self.answers]
         return None
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,6 +197,8 @@ class QAResult:
             "qtype_source": self.qtype_source,
             "qtype_probability": self.qtype_probability,
             "exact_answer": self.exact_answer(),
+            "abstained": self.abstained,
+            "answerability": self.answerability,
             "answers": [a.to_dict() for a in self.answers],
             "yesno": self.yesno.to_dict() if self.yesno else None,
             "ideal_answer": self.ideal_answer,

@@ -109,3 +109,44 @@ def test_a_bracket_without_its_pair_is_cut_off():
     assert trimmed("LY2951742 (galcanezumab)") == "LY2951742 (galcanezumab)"
     assert trimmed("[ALD403") == "ALD403"
     assert balanced([Span(0, text.index(")"), text.index(")") + 1, 1.0)], [passage]) == []
+
+
+def test_an_abbreviation_defined_in_a_passage_is_found_with_its_long_form():
+    from qa.read.abbreviations import abbreviation_pairs
+
+    found = abbreviation_pairs(
+        "Imatinib treats chronic myeloid leukemia (CML). Levels of tumor necrosis factor "
+        "alpha (TNF-alpha; a cytokine) rose in 2010 (n = 5) and in heat shock protein 90 "
+        "(Hsp90) assays (see below)."
+    )
+    assert found == {
+        "CML": "chronic myeloid leukemia",
+        "TNF-alpha": "tumor necrosis factor alpha",
+        "Hsp90": "heat shock protein 90",
+    }
+
+
+def test_a_bracket_whose_letters_do_not_line_up_is_no_abbreviation():
+    from qa.read.abbreviations import abbreviation_pairs
+
+    assert abbreviation_pairs("Patients were treated with imatinib (STI) daily.") == {}
+
+
+def test_a_long_form_and_its_abbreviation_merge_into_one_answer_listing_both():
+    spans = [span_of("MeCP2", 4.0), span_of("methyl-CpG binding protein 2", 3.0)]
+    [answer] = aggregate(spans, [PASSAGE], top_k=5)
+    assert answer.text == "MeCP2"
+    assert answer.synonyms == ("methyl-CpG binding protein 2",)
+    assert len(answer.support) == 2
+    # The submission lists the synonyms after the answer, as the BioASQ format allows.
+    from qa.types import QAResult
+
+    result = QAResult("q", "factoid", [answer], [])
+    assert result.exact_answer() == [["MeCP2", "methyl-CpG binding protein 2"]]
+
+
+@pytest.mark.parametrize(
+    "variants", [("IL-6", "IL 6", "IL6", "il-6"), ("TNF-α", "TNF-alpha", "TNF alpha")]
+)
+def test_spelling_variants_share_a_key(variants):
+    assert len({answer_key(v) for v in variants}) == 1

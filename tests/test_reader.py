@@ -213,3 +213,74 @@ def test_a_rank_prior_lets_the_top_passage_win_a_close_call(tiny_qa_model) -> No
     assert weighted[0].score < plain[0].score
     assert weighted[0].passage.id == "top"
     assert [s[0] for s in weighted[0].support][0] == "top"
+
+
+def test_snippets_without_the_answer_become_no_answer_examples() -> None:
+    from qa.corpus.bioasq import GoldQuestion, Snippet
+    from qa.train.reader import NO_ANSWER
+
+    rett = GoldQuestion(
+        "1",
+        "Which gene is mutated in Rett syndrome?",
+        "factoid",
+        snippets=(
+            Snippet("Rett syndrome is caused by MECP2 mutations.", "1"),
+            Snippet("Rett syndrome affects girls.", "1"),
+            Snippet("Its prevalence is 1 in 10,000.", "1"),
+        ),
+        exact_answer=[["MECP2"]],
+    )
+    cf = GoldQuestion(
+        "2",
+        "Which gene causes cystic fibrosis?",
+        "factoid",
+        snippets=(Snippet("CFTR mutations cause cystic fibrosis.", "2"),),
+        exact_answer=[["CFTR"]],
+    )
+    examples = [e for e in examples_from_golden([rett, cf]) if e.question == rett.body]
+    answered = [e.context[e.start : e.end] for e in examples if e.start != NO_ANSWER]
+    unanswered = [e.context for e in examples if e.start == NO_ANSWER]
+    assert answered == ["MECP2"]
+    # As many unanswered snippets as answered ones, its own first.
+    assert unanswered == ["Rett syndrome affects girls."]
+    # Where its own snippets all answer, a snippet of another question stands in.
+    cf_examples = [e for e in examples_from_golden([rett, cf]) if e.question == cf.body]
+    assert [e.context for e in cf_examples if e.start == NO_ANSWER] == [rett.snippets[0].text]
+
+
+def test_every_window_of_a_no_answer_example_points_at_cls(tiny_qa_model) -> None:
+    from transformers import AutoTokenizer
+
+    from qa.train.reader import no_answer
+
+    tok = AutoTokenizer.from_pretrained(tiny_qa_model)
+    context = " ".join(["filler"] * 60) + " MECP2"
+    windows = featurize([no_answer("Which gene?", context)], tok, max_length=32, stride=8)
+    assert len(windows) == 7
+    assert {(w["start_positions"], w["end_positions"]) for w in windows} == {(0, 0)}
+
+
+def test_answerability_is_high_where_a_passage_holds_the_answer(tiny_qa_model) -> None:
+    reader = oracle_reader(tiny_qa_model, "MECP2")
+    holds = Passage("a", "Rett syndrome is caused by MECP2 mutations.")
+    lacks = Passage("b", "Cystic fibrosis is caused by CFTR mutations.")
+    # The oracle's span logits are 10 + 10 on the answer, 0 elsewhere and at [CLS].
+    assert reader.reading("Which gene?", [lacks, holds]).answerability == 20.0
+    assert reader.reading("Which gene?", [lacks]).answerability == 0.0
+    assert reader.reading("Which gene?", []).answerability == float("-inf")
+
+
+def test_a_question_below_the_answerability_threshold_is_abstained(tiny_qa_model) -> None:
+    from qa.config import ReaderConfig
+    from qa.read.answering import answer_passages
+    from qa.types import Hit
+
+    reader = oracle_reader(tiny_qa_model, "MECP2")
+    models = SimpleNamespace(reader=reader)
+    hits = [Hit(Passage("b", "Cystic fibrosis is caused by CFTR mutations."), 1.0)]
+    cfg = ReaderConfig(abstain_below=5.0)
+    result = answer_passages("Which gene?", hits, models, cfg, None, qtype="factoid")
+    assert result.abstained and result.answerability == 0.0
+    hits.append(Hit(Passage("a", "Rett syndrome is caused by MECP2 mutations."), 0.5))
+    result = answer_passages("Which gene?", hits, models, cfg, None, qtype="factoid")
+    assert not result.abstained and result.answers[0].text == "MECP2"

@@ -123,3 +123,22 @@ def test_yes_no_empty_and_retrieval_only_replies(sample_passages) -> None:
         "Retrieval only: this profile has no reader." + evidence
     )
     assert visible(passage_html(1, hit, [], None)) == "[1] PMID 1003 p3" + sample_passages[2].text
+
+
+def test_an_abstaining_reply_says_so_and_shows_evidence_without_answers(sample_passages) -> None:
+    passage = sample_passages[0]
+    start = passage.text.index("MECP2")
+    answer = Answer("MECP2", 3.0, passage, start, start + 5, synonyms=("MeCP2 gene",))
+    hits = [Hit(passage, 1.0)]
+    answered = QAResult("Which gene?", "factoid", [answer], hits, answerability=4.2)
+    shown = visible(render_reply(answered))
+    assert "MECP2 (also MeCP2 gene)" in shown
+    abstained = QAResult(
+        "Which gene?", "factoid", [answer], hits, answerability=-1.5, abstained=True
+    )
+    out = render_reply(abstained)
+    assert "The index holds no confident answer to this question: the best evidence is below." in (
+        visible(out)
+    )
+    assert "qa-answers" not in out and "qa-answer-span" not in out
+    assert passage.text in visible(out)

@@ -17,7 +17,7 @@ from typing import Any
 from qa.config import BACKENDS, available_profiles
 from qa.corpus.ner import DATA_ENV
 from qa.train.settings import DEFAULT_BASE, TrainingConfig, TrainingRun
-from qa.types import RETRIEVAL_MODES, Hit, QAResult
+from qa.types import NO_CONFIDENT_ANSWER, RETRIEVAL_MODES, Hit, QAResult
 
 NER_SOURCES_HELP = (
     "corpus names ({names}), optionally with a split (bc2gm:{split}), or CoNLL-style "
@@ -25,6 +25,7 @@ NER_SOURCES_HELP = (
 )
 # Alphabetical, as the help has always listed them; also the order `qa eval retrieval` reports.
 MODE_CHOICES = sorted(RETRIEVAL_MODES)
+EVIDENCE_SHOWN = 3  # passages printed instead of answers when the reader abstains
 
 
 def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -227,10 +228,15 @@ def print_result(result: QAResult) -> None:
     print(f"type: {kind})")
     if result.yesno:
         print(f"answer: {result.yesno.label}  (P(yes) = {result.yesno.probability:.2f})")
-    for rank, answer in enumerate(result.answers, start=1):
+    if result.abstained:
+        print(f"{NO_CONFIDENT_ANSWER} (answerability {result.answerability:.2f}); best evidence:")
+        print_hits(result.hits[:EVIDENCE_SHOWN])
+    for rank, answer in enumerate([] if result.abstained else result.answers, start=1):
         where = f"PMID {answer.passage.pmid}" if answer.passage.pmid else answer.passage.id
+        also = f" (also: {'; '.join(answer.synonyms)})" if answer.synonyms else ""
         print(
-            f"{rank}. {answer.text}  [{answer.score:.2f}]  ({where}, {len(answer.support)} passage(s))"
+            f"{rank}. {answer.text}{also}  [{answer.score:.2f}]  "
+            f"({where}, {len(answer.support)} passage(s))"
         )
     if result.ideal_answer:
         print(f"ideal answer: {result.ideal_answer}")

@@ -70,3 +70,19 @@ def read_pubmedqa(paths: Iterable[str | Path]) -> Iterator[Passage]:
                 continue
             seen.add(passage.id)
             yield passage
+
+
+def read_pubmedqa_labels(path: str | Path) -> dict[str, str]:
+    """PMID -> "yes"/"no"/"maybe" from a PubMedQA file: ``test_ground_truth.json`` (PMID ->
+    label) or an ``ori_pqal.json`` (its ``final_decision``)."""
+    path = Path(path)
+    labels = {}
+    for pmid, entry in _load(path).items():
+        label = entry.get("final_decision") if isinstance(entry, dict) else entry
+        if str(label).lower() not in ("yes", "no", "maybe"):
+            raise CorpusFormatError(
+                f"{path}, PMID {pmid}: expected a yes/no/maybe label, got {label!r:.40}; pass "
+                f"PubMedQA's test_ground_truth.json or a labelled ori_pqal.json."
+            )
+        labels[str(pmid)] = str(label).lower()
+    return labels

@@ -1,7 +1,9 @@
 """Answering a question of each BioASQ type from passages that are already at hand.
 
 Factoid and list questions go to the extractive reader (a list keeps the spans close to the
-best, see ``select_list``), yes/no questions to the yes/no classifier, and summary questions
+best, see ``select_list``); when no window of the passages makes the question answerable
+(``[reader] abstain_below``, see :class:`qa.read.reader.Reading`) the result says it abstained,
+and the chat, the CLI and the API show the evidence instead of answers; yes/no questions to the yes/no classifier, and summary questions
 (or any question when an ideal answer is asked for) to the sentence picker. The passages behind
 the top answers can then be annotated, their entities marked inside each answer.
 
@@ -24,7 +26,7 @@ from qa.types import QUESTION_TYPES, SPAN_TYPES, Annotations, Answer, Hit, Passa
 
 if TYPE_CHECKING:
     from qa.read.qtype import QuestionTypeClassifier
-    from qa.read.reader import Reader
+    from qa.read.reader import Reader, Reading
     from qa.read.yesno import YesNoClassifier
     from qa.retrieve.encoder import SentenceEncoder
 
@@ -80,7 +82,9 @@ def answer_passages(
     )
     if qtype in SPAN_TYPES:
         with timed(timings, "read_ms"):
-            result.answers = read_spans(question, texts, qtype, models.reader, reader, ranked)
+            found = read_spans(question, texts, qtype, models.reader, reader, ranked)
+        result.answers, result.answerability = found.answers, round(found.answerability, 4)
+        result.abstained = found.answerability < reader.abstain_below
     elif qtype == "yesno":
         with timed(timings, "yesno_ms"):
             result.yesno = models.yesno.predict(question, texts)
@@ -116,18 +120,20 @@ def read_spans(
     reader: Reader,
     cfg: ReaderConfig,
     ranked: bool,
-) -> list[Answer]:
-    """Factoid: the best ``factoid_answers`` spans; list: the items ``select_list`` keeps."""
+) -> Reading:
+    """Factoid: the best ``factoid_answers`` spans; list: the items ``select_list`` keeps; with
+    the passages' answerability either way."""
     from qa.read.clean import fold_enumerations
-    from qa.read.reader import select_list
+    from qa.read.reader import Reading, select_list
 
     if qtype == "factoid":
         prior = cfg.rank_prior if ranked else 0.0
         # More candidates than slots: an enumeration folded into a better answer frees one.
-        pool = reader.read(question, passages, top_k=4 * cfg.factoid_answers, rank_prior=prior)
-        return fold_enumerations(pool)[: cfg.factoid_answers]
-    candidates = reader.read(question, passages, top_k=max(20, cfg.list_max_items))
-    return select_list(candidates, cfg.list_delta, cfg.list_max_items, cfg.list_split)
+        pool = reader.reading(question, passages, 4 * cfg.factoid_answers, rank_prior=prior)
+        return Reading(fold_enumerations(pool.answers)[: cfg.factoid_answers], pool.answerability)
+    candidates = reader.reading(question, passages, top_k=max(20, cfg.list_max_items))
+    chosen = select_list(candidates.answers, cfg.list_delta, cfg.list_max_items, cfg.list_split)
+    return Reading(chosen, candidates.answerability)
 
 
 def write_ideal(

@@ -7,8 +7,12 @@ CDKL5"; left alone they take the answer slots other candidates should have. Here
 * a span that runs across a sentence boundary is dropped: an answer is a phrase, not prose;
   a bracket the span opens or closes without its pair is cut off ("galcanezumab)");
 * spans that name the same thing share one key (:func:`answer_key`), whatever their case, a
-  trailing "gene", "protein", "mutation(s)", or a parenthesised abbreviation, so the reader
-  merges them into one answer that keeps all their support;
+  trailing "gene", "protein", "mutation(s)", a parenthesised abbreviation, a hyphen or space
+  before a number ("IL-6", "IL 6", "IL6") or a Greek letter spelled out ("TNF-α", "TNF-alpha"),
+  so the reader merges them into one answer that keeps all their support;
+* a long form and the abbreviation a passage defines for it ("methyl-CpG binding protein 2
+  (MeCP2)", :mod:`qa.read.abbreviations`) share the abbreviation's key
+  (:func:`synonym_keys`), so the answer lists the other as its synonym;
 * a factoid answer that enumerates ("MECP2 or CDKL5") an item already answered with a better
   score is folded into that answer (:func:`fold_enumerations`); a list question keeps its
   enumerations, which it cuts into items.
@@ -23,6 +27,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from qa.corpus.split import sentence_spans
+from qa.read.abbreviations import abbreviation_pairs
 from qa.types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -36,6 +41,10 @@ _KIND_SUFFIX = re.compile(
 )
 # "methyl-CpG binding protein 2 (MeCP2)": a short word in brackets at the end, an abbreviation.
 _ABBREVIATION = re.compile(r"^(?P<long>.+?)\s*\((?P<short>[^()\s]{2,12})\)$")
+# "IL-6", "IL 6" and "IL6" are one name; so are "TNF-α" and "TNF-alpha".
+_BEFORE_NUMBER = re.compile(r"(?<=[a-z])[\s-]+(?=\d)")
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa"}
+_BEFORE_GREEK = re.compile(r"(?<=[a-z0-9])[\s-]+(?=(?:alpha|beta|gamma|delta|kappa)\b)")
 
 
 def normalise_answer(text: str) -> str:
@@ -119,8 +128,23 @@ def answer_key(text: str) -> str:
     if found:  # the abbreviation is what other spans name it by
         text = found["short"]
     key = normalise_answer(text)
+    for letter, name in _GREEK.items():
+        key = key.replace(letter, name)
+    key = _BEFORE_GREEK.sub("", _BEFORE_NUMBER.sub("", key))
     stripped = _KIND_SUFFIX.sub("", key)
     return stripped if len(stripped) >= 2 else key
+
+
+def synonym_keys(passages: Sequence[Passage]) -> dict[str, str]:
+    """The key of each long form the passages define an abbreviation for -> the key of the
+    abbreviation, so that both merge under the abbreviation's key."""
+    keys = {}
+    for passage in passages:
+        for short, long in abbreviation_pairs(passage.text).items():
+            long_key, short_key = answer_key(long), answer_key(short)
+            if long_key and short_key and long_key != short_key:
+                keys.setdefault(long_key, short_key)
+    return keys
 
 
 def fold_enumerations(answers: Sequence[Answer]) -> list[Answer]:

@@ -23,7 +23,9 @@ from qa.modelhub.component import ModelComponent
 from qa.read.clean import (
     answer_key,
     balanced,
+    normalise_answer,
     split_items,
+    synonym_keys,
     within_sentences,
 )
 from qa.types import Answer, Hit, Passage
@@ -39,12 +41,27 @@ class Span:
     score: float
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a reader found: its answers, and how answerable the passages make the question.
+
+    ``answerability`` is the SQuAD 2.0 null-score margin of the best window: its best span's
+    score minus its [CLS] ("no answer") score. The reader is trained to score windows without an
+    answer at [CLS], so a question whose passages hold no answer gets a low margin everywhere;
+    below a threshold calibrated on held-out questions, the system says so instead of answering.
+    """
+
+    answers: list[Answer]
+    answerability: float
+
+
 @dataclass
 class _Group:
     spans: list[Span] = field(default_factory=list)
 
 
 MAX_QUESTION_TOKENS = 64
+MAX_SYNONYMS = 4  # other names an answer lists beside its own
 
 
 def clip_question(tokenizer, question: str, max_tokens: int = MAX_QUESTION_TOKENS) -> str:
@@ -126,10 +143,11 @@ class Reader(ModelComponent):
         self.temperature = temperature
         self.batch_size = inference_batch_size(self.device, batch_size)
 
-    def spans(self, question: str, passages: Sequence[Passage]) -> list[Span]:
-        """Every candidate span of every window, de-duplicated across overlapping windows."""
+    def spans(self, question: str, passages: Sequence[Passage]) -> tuple[list[Span], float]:
+        """Every candidate span of every window, de-duplicated across overlapping windows, and
+        the answerability of the passages (see :class:`Reading`)."""
         if not passages:
-            return []
+            return [], float("-inf")
         features = encode_with_question(
             self.tokenizer,
             question,
@@ -140,30 +158,31 @@ class Reader(ModelComponent):
             return_offsets_mapping=True,
         )
         owners = features.pop("overflow_to_sample_mapping").tolist()
-        offsets = features.pop("offset_mapping")
+        offsets = features.pop("offset_mapping").tolist()
         context = torch.tensor(
             [[sid == 1 for sid in features.sequence_ids(i)] for i in range(len(owners))]
         )
         best: dict[tuple[int, int, int], float] = {}
+        answerability = float("-inf")
         for lo, out in forward_batches(self.model, features, self.batch_size, self.device):
-            scores, starts, ends = best_spans(
-                out.start_logits.float().cpu(),
-                out.end_logits.float().cpu(),
+            start_logits, end_logits = out.start_logits.float().cpu(), out.end_logits.float().cpu()
+            top = best_spans(
+                start_logits,
+                end_logits,
                 context[lo : lo + self.batch_size],
                 self.max_answer_length,
                 self.n_best,
             )
-            for w in range(scores.shape[0]):
-                owner = owners[lo + w]
-                for score, s, e in zip(scores[w].tolist(), starts[w].tolist(), ends[w].tolist()):
-                    if score == float("-inf"):
-                        continue
-                    char_start = int(offsets[lo + w][s][0])
-                    char_end = int(offsets[lo + w][e][1])
-                    key = (owner, char_start, char_end)
-                    if char_end > char_start and score > best.get(key, float("-inf")):
+            # [CLS] is token 0: its start + end score is the window's "no answer" (SQuAD 2.0).
+            margins = top[0][:, 0] - (start_logits[:, 0] + end_logits[:, 0])
+            answerability = max(answerability, float(margins.max()))
+            windows = zip(owners[lo:], offsets[lo:], *(t.tolist() for t in top))
+            for owner, window_offsets, *candidates in windows:
+                for score, s, e in zip(*candidates):
+                    key = (owner, window_offsets[s][0], window_offsets[e][1])
+                    if score > float("-inf") and key[2] > key[1] and score > best.get(key, -1e9):
                         best[key] = score
-        return [Span(p, s, e, score) for (p, s, e), score in best.items()]
+        return [Span(p, s, e, score) for (p, s, e), score in best.items()], answerability
 
     def read(
         self,
@@ -172,14 +191,25 @@ class Reader(ModelComponent):
         top_k: int = 5,
         rank_prior: float = 0.0,
     ) -> list[Answer]:
-        """Distinct answers, best first.
+        """Distinct answers, best first (:meth:`reading` without its answerability)."""
+        return self.reading(question, hits, top_k, rank_prior).answers
+
+    def reading(
+        self,
+        question: str,
+        hits: Sequence[Hit] | Sequence[Passage],
+        top_k: int = 5,
+        rank_prior: float = 0.0,
+    ) -> Reading:
+        """Distinct answers, best first, and the question's answerability.
 
         ``rank_prior`` trusts the retriever's order: a span in the passage ranked r (from 1)
         loses ``rank_prior * ln(r)`` before spans are merged, so a likely-looking name in the
         tenth passage no longer beats the answer in the first.
         """
         passages = [h.passage if isinstance(h, Hit) else h for h in hits]
-        spans = balanced(within_sentences(self.spans(question, passages), passages), passages)
+        found, answerability = self.spans(question, passages)
+        spans = balanced(within_sentences(found, passages), passages)
         if rank_prior:
             spans = [
                 Span(
@@ -190,48 +220,55 @@ class Reader(ModelComponent):
                 )
                 for s in spans
             ]
-        return aggregate(spans, passages, top_k, self.temperature)
+        answers = aggregate(spans, passages, top_k, self.temperature)
+        return Reading(answers, answerability)
 
 
 def aggregate(
     spans: Sequence[Span], passages: Sequence[Passage], top_k: int, temperature: float = 1.0
 ) -> list[Answer]:
-    """Merge spans with the same :func:`~qa.read.clean.answer_key`; score =
-    ``T * logsumexp(scores / T)``.
+    """Merge spans that name one thing (:func:`~qa.read.clean.answer_key`, long forms under
+    their abbreviation's key); score = ``T * logsumexp(scores / T)``.
 
     With ``T = 1`` that is the log of the summed span probabilities (as if soft-maxed over all
     spans of the question together); a larger ``T`` gives more weight to an answer found in
     several passages over one found once with a higher score (``T`` is tuned on 10B).
     """
+    synonyms = synonym_keys(passages)
     groups: dict[str, _Group] = {}
     for span in spans:
-        text = passages[span.passage_index].text[span.start : span.end]
-        key = answer_key(text)
+        key = answer_key(passages[span.passage_index].text[span.start : span.end])
         if key:
-            groups.setdefault(key, _Group()).spans.append(span)
-    answers = []
-    for group in groups.values():
-        ranked = sorted(group.spans, key=lambda s: -s.score)
-        top = ranked[0].score
-        t = temperature
-        score = top + t * math.log(sum(math.exp((s.score - top) / t) for s in ranked))
-        best = ranked[0]
-        passage = passages[best.passage_index]
-        support = tuple(
-            (passages[s.passage_index].id, s.start, s.end, round(s.score, 4)) for s in ranked
-        )
-        answers.append(
-            Answer(
-                text=passage.text[best.start : best.end],
-                score=score,
-                passage=passage,
-                start=best.start,
-                end=best.end,
-                support=support,
-            )
-        )
+            groups.setdefault(synonyms.get(key, key), _Group()).spans.append(span)
+    answers = [merged_answer(group.spans, passages, temperature) for group in groups.values()]
     answers.sort(key=lambda a: (-a.score, a.text))
     return answers[:top_k]
+
+
+def merged_answer(spans: Sequence[Span], passages: Sequence[Passage], t: float) -> Answer:
+    """One answer from the spans of one group: the best span's text, the other names as
+    synonyms (one per normalised form), every span as support."""
+    ranked = sorted(spans, key=lambda s: -s.score)
+    top = ranked[0].score
+    score = top + t * math.log(sum(math.exp((s.score - top) / t) for s in ranked))
+    best = ranked[0]
+    passage = passages[best.passage_index]
+    names: dict[str, str] = {}
+    for s in ranked:
+        text = passages[s.passage_index].text[s.start : s.end]
+        names.setdefault(normalise_answer(text), text)
+    support = tuple(
+        (passages[s.passage_index].id, s.start, s.end, round(s.score, 4)) for s in ranked
+    )
+    return Answer(
+        text=passage.text[best.start : best.end],
+        score=score,
+        passage=passage,
+        start=best.start,
+        end=best.end,
+        support=support,
+        synonyms=tuple(names.values())[1 : MAX_SYNONYMS + 1],
+    )
 
 
 def select_list(

@@ -1,9 +1,18 @@
 """Yes/no answers: a question + passage classifier whose verdicts are pooled over passages.
 
-Each (question, passage) pair gets a yes-vs-no log-odds from a sequence-classification head;
-the question's log-odds is their mean over the passages read, so one odd snippet cannot flip a
-verdict that the others agree on, and the answer keeps a probability (``sigmoid`` of the mean).
-The per-passage log-odds are kept too: they tell the user which passages argue for which side.
+Each (question, passage) pair gets a yes-vs-no log-odds from a sequence-classification head,
+and :func:`pool` turns the passages' log-odds into the question's:
+
+* ``mean``: every passage counts the same, so one odd snippet cannot flip a verdict the others
+  agree on, but neither can the one passage that clearly says no among several that merely
+  describe the topic (and read as a mild "yes");
+* ``max``: the most confident passage decides, whichever side it is on;
+* ``attention``: a mean weighted by ``exp(|log-odds|)``, so confident passages count more
+  without one of them deciding alone.
+
+The answer keeps a probability (``sigmoid`` of the pooled log-odds), compared with the
+threshold. The per-passage log-odds are kept too: they tell the user which passages argue for
+which side.
 """
 
 from __future__ import annotations
@@ -12,13 +21,25 @@ import math
 from collections.abc import Sequence
 
 from qa.batching import forward_batches, inference_batch_size
-from qa.errors import ModelLoadError
+from qa.errors import ModelLoadError, check_choice
 from qa.modelhub.component import ModelComponent
 from qa.modelhub.load import model_config
 from qa.read.reader import encode_with_question
 from qa.types import Hit, Passage, YesNo
 
 LABELS = ("no", "yes")
+POOLINGS = ("mean", "max", "attention")
+
+
+def pool(odds: Sequence[float], pooling: str) -> float:
+    """The question's log-odds from its passages' (see the module's docstring)."""
+    if pooling == "max":
+        return max(odds, key=abs)
+    if pooling == "attention":
+        top = max(abs(o) for o in odds)
+        weights = [math.exp(abs(o) - top) for o in odds]
+        return sum(w * o for w, o in zip(weights, odds)) / sum(weights)
+    return sum(odds) / len(odds)
 
 
 class YesNoClassifier(ModelComponent):
@@ -34,8 +55,10 @@ class YesNoClassifier(ModelComponent):
         max_seq_length: int = 256,
         max_passages: int = 10,
         threshold: float = 0.5,
+        pooling: str = "mean",
         batch_size: int | None = None,
     ) -> None:
+        check_choice("yes/no pooling", pooling, POOLINGS)
         self._settle(spec, device)
         id2label = {i: str(v).lower() for i, v in model_config(self.location).id2label.items()}
         if not {"yes", "no"} <= set(id2label.values()):
@@ -48,6 +71,7 @@ class YesNoClassifier(ModelComponent):
         self.max_seq_length = max_seq_length
         self.max_passages = max_passages
         self.threshold = threshold
+        self.pooling = pooling
         self.batch_size = inference_batch_size(self.device, batch_size)
 
     def log_odds(self, question: str, passages: Sequence[Passage]) -> list[float]:
@@ -66,7 +90,7 @@ class YesNoClassifier(ModelComponent):
         if not passages:
             return YesNo("yes" if self.threshold <= 0.5 else "no", 0.5)
         odds = self.log_odds(question, passages)
-        probability = 1.0 / (1.0 + math.exp(-sum(odds) / len(odds)))
+        probability = 1.0 / (1.0 + math.exp(-pool(odds, self.pooling)))
         return YesNo(
             label="yes" if probability >= self.threshold else "no",
             probability=probability,

@@ -4,10 +4,13 @@ Examples come from two sources:
 
 * SQuAD-format JSON (dmis-lab's BioASQ files): question, context, answer text and start;
 * BioASQ golden files: for factoid and list questions, every exact answer (or synonym) that
-  occurs in a gold snippet, case-insensitively, becomes a span in that snippet.
+  occurs in a gold snippet, case-insensitively, becomes a span in that snippet; as many
+  examples without an answer (at least one) come from its gold snippets without any of the
+  names and, after those, one snippet of another question.
 
-Windows of a long context that do not contain the answer are labelled with the [CLS] token, as
-in SQuAD 2.0, which teaches the head to score answer-less windows low. The best epoch on the
+Windows of a long context that do not contain the answer, and every window of an example
+without one, are labelled with the [CLS] token, as in SQuAD 2.0, which teaches the head to score
+answer-less windows low: over whole abstracts, most windows hold no answer. The best epoch on the
 dev questions (factoid MRR over their gold snippets) is kept and saved as an overlay on the
 base model, with a model card.
 """
@@ -46,11 +49,14 @@ from qa.types import SPAN_TYPES
 DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=2, batch_size=16, lr=5e-5)
 
 
+NO_ANSWER = -1  # the start and end of an example without an answer
+
+
 @dataclass(frozen=True)
 class SpanExample:
     question: str
     context: str
-    start: int  # character offsets of the answer in the context
+    start: int  # character offsets of the answer in the context, or NO_ANSWER
     end: int
 
 
@@ -73,19 +79,33 @@ def synonyms(exact_answer, qtype: str) -> list[list[str]]:
 
 
 def examples_from_golden(questions: Iterable[GoldQuestion]) -> list[SpanExample]:
+    """Span examples of the factoid and list questions, and their no-answer examples."""
+    asked = [q for q in questions if q.type in SPAN_TYPES]
     examples: list[SpanExample] = []
-    for q in questions:
-        if q.type not in SPAN_TYPES:
-            continue
+    for i, q in enumerate(asked):
         names = {s.strip() for item in synonyms(q.exact_answer, q.type) for s in item}
         names = sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
+        found, missing = [], []
         for snippet in q.snippets:
-            text = snippet.text
-            for name in names:
-                match = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, flags=re.IGNORECASE)
-                if match:
-                    examples.append(SpanExample(q.body, text, match.start(), match.end()))
+            matches = [m for m in (_whole_word(name, snippet.text) for name in names) if m]
+            found += [SpanExample(q.body, snippet.text, m.start(), m.end()) for m in matches]
+            if not matches:
+                missing.append(snippet.text)
+        other = asked[(i * 7919 + 1) % len(asked)]  # a fixed other question's snippet
+        missing += [s.text for s in other.snippets[:1] if other.body != q.body]
+        examples += found
+        examples += [no_answer(q.body, text) for text in missing[: max(1, len(found))]]
     return examples
+
+
+def _whole_word(name: str, text: str) -> re.Match | None:
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, flags=re.IGNORECASE)
+
+
+def no_answer(question: str, context: str) -> SpanExample:
+    """A passage that does not answer the question: every window is labelled [CLS] (SQuAD 2.0),
+    so over whole abstracts the windows without an answer learn to score low."""
+    return SpanExample(question, context, NO_ANSWER, NO_ANSWER)
 
 
 def examples_from_squad(path: str | Path) -> list[SpanExample]:
@@ -162,7 +182,8 @@ def featurize(
         example = examples[enc["overflow_to_sample_mapping"][i]]
         ctx = [j for j, sid in enumerate(enc.sequence_ids(i)) if sid == 1]
         s_tok = e_tok = 0
-        if ctx and offsets[ctx[0]][0] <= example.start and offsets[ctx[-1]][1] >= example.end:
+        answered = example.start != NO_ANSWER and ctx
+        if answered and offsets[ctx[0]][0] <= example.start and offsets[ctx[-1]][1] >= example.end:
             s_tok = next(j for j in ctx if offsets[j][1] > example.start)
             e_tok = next(j for j in reversed(ctx) if offsets[j][0] < example.end)
         window = {k: enc[k][i] for k in keys}

@@ -8,12 +8,13 @@ the question and each abstract section plus its conclusion.
 
 BioASQ answers are about 70% "yes"; the loss weighs each class by the inverse of its share of
 the pairs so the head does not learn to say "yes" always (which scores a macro-F1 near 0.4).
-The best epoch by dev macro-F1 (10B questions over their gold snippets) is kept.
+The best epoch by dev macro-F1 (held-out questions over their gold snippets, 9B for the
+shipped model) is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -68,7 +69,8 @@ def pairs_from_golden(questions: Sequence[GoldQuestion]) -> list[YesNoPair]:
     return pairs
 
 
-def pairs_from_pubmedqa(path: str | Path) -> list[YesNoPair]:
+def pairs_from_pubmedqa(path: str | Path, held_out: Collection[str] = ()) -> list[YesNoPair]:
+    """Pairs of each yes/no entry whose PMID is not in ``held_out``."""
     data = load_json(Path(path), "PubMedQA ori_pqal.json")
     if not isinstance(data, dict):
         raise CorpusFormatError(f"{path}: expected PubMedQA's object of PMID -> entry.")
@@ -79,8 +81,8 @@ def pairs_from_pubmedqa(path: str | Path) -> list[YesNoPair]:
                 f"{path}, PMID {pmid}: no 'final_decision'; pass the labelled ori_pqal.json."
             )
         label = str(entry["final_decision"]).lower()
-        if label not in LABEL2ID:
-            continue  # "maybe"
+        if label not in LABEL2ID or str(pmid) in held_out:
+            continue  # "maybe", or an evaluation question
         texts = [*entry.get("CONTEXTS", []), entry.get("LONG_ANSWER", "")]
         pairs.extend(
             YesNoPair(entry["QUESTION"], t, LABEL2ID[label])
@@ -90,12 +92,13 @@ def pairs_from_pubmedqa(path: str | Path) -> list[YesNoPair]:
     return pairs
 
 
-def load_pairs(paths: Sequence[str | Path]) -> list[YesNoPair]:
+def load_pairs(paths: Sequence[str | Path], held_out: Collection[str] = ()) -> list[YesNoPair]:
+    """The pairs of BioASQ golden files and PubMedQA files (PMIDs in ``held_out`` left out)."""
     golden = [p for p in paths if is_golden(p)]
     pairs = pairs_from_golden(load_golden(golden)) if golden else []
     for path in paths:
         if path not in golden:
-            pairs.extend(pairs_from_pubmedqa(path))
+            pairs.extend(pairs_from_pubmedqa(path, held_out))
     return list(dict.fromkeys(pairs))
 
 
@@ -130,10 +133,13 @@ def binary_scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
     }
 
 
-def train_yesno(run: TrainingRun, *, max_seq_length: int = 256) -> dict:
+def train_yesno(
+    run: TrainingRun, *, max_seq_length: int = 256, held_out_pmids: Collection[str] = ()
+) -> dict:
     """Train on the (question, passage) pairs of ``run.train`` with class-weighted loss, keep the
     epoch with the best dev macro-F1 on the ``run.dev`` golden files (each epoch's overlay is
-    read back, as it will ship), save overlay and card.
+    read back, as it will ship), save overlay and card. PubMedQA entries whose PMID is in
+    ``held_out_pmids`` (the open-domain evaluation's questions) are not trained on.
 
     ``run.config`` None: :data:`DEFAULT_TRAINING_CONFIG`."""
     training = run.settings(DEFAULT_TRAINING_CONFIG)
@@ -141,7 +147,11 @@ def train_yesno(run: TrainingRun, *, max_seq_length: int = 256) -> dict:
     tokenizer, model = load_model(run.base, "sequence-classification", labels=list(LABEL2ID))
     dev_q = load_golden(run.dev) if run.dev else []
     dev_keys = {question_key(q.body) for q in dev_q}
-    pairs = [p for p in load_pairs(run.train) if question_key(p.question) not in dev_keys]
+    pairs = [
+        p
+        for p in load_pairs(run.train, frozenset(held_out_pmids))
+        if question_key(p.question) not in dev_keys
+    ]
     if not pairs:
         raise CorpusFormatError("No yes/no examples found in the training files.")
     rows = tokenize_pairs(tokenizer, pairs, max_seq_length)
@@ -162,6 +172,7 @@ def train_yesno(run: TrainingRun, *, max_seq_length: int = 256) -> dict:
     result = {
         **run_files(run),
         "pairs": len(pairs),
+        "held_out_pmids": len(held_out_pmids),
         "yes_share": round(float(counts[1] / counts.sum()), 4),
         **config.summary(),
         "max_seq_length": max_seq_length,
@@ -207,7 +218,8 @@ to a question is the mean log-odds over its passages (`qa/read/yesno.py`).
 
 {base_model_line(result["base"])}
 - **Training data**: {", ".join(result["train_files"])}: {result["pairs"]} (question, passage)
-  pairs, {result["yes_share"]:.0%} "yes", from ../shared/data. Classes weighted by inverse
+  pairs, {result["yes_share"]:.0%} "yes", from ../shared/data ({result["held_out_pmids"]} PubMedQA
+  PMIDs held out for evaluation). Classes weighted by inverse
   frequency. BioASQ data is subject to the BioASQ terms of use; see ../shared/data/SOURCES.md.
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss

@@ -15,7 +15,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from qa.read.confidence import confidences
-from qa.types import RETRIEVAL_ONLY, SPAN_TYPES, Annotations, Answer, Entity, Hit, QAResult
+from qa.types import (
+    NO_CONFIDENT_ANSWER,
+    RETRIEVAL_ONLY,
+    SPAN_TYPES,
+    Annotations,
+    Answer,
+    Entity,
+    Hit,
+    QAResult,
+)
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 
@@ -173,9 +182,13 @@ def answers_html(result: QAResult) -> str:
             f'<p class="qa-yesno"><span class="qa-answer-text">{esc(result.yesno.label.capitalize())}</span>'
             f' <span class="qa-conf">(probability of yes {result.yesno.probability:.2f})</span></p>'
         )
-    if result.answers and result.qtype in SPAN_TYPES:
+    if result.abstained:
+        parts.append(
+            f'<p class="qa-abstain">{esc(NO_CONFIDENT_ANSWER)}: the best evidence is below.</p>'
+        )
+    elif result.answers and result.qtype in SPAN_TYPES:
         items = "".join(
-            f'<li><span class="qa-answer-text">{esc(a.text)}</span> '
+            f'<li><span class="qa-answer-text">{esc(a.text)}</span>{synonyms_html(a)} '
             f'<span class="qa-conf" title="share of the reader\'s belief among the shown answers">'
             f"{c:.0%}</span></li>"
             for a, c in zip(result.answers, confidences(result.answers))
@@ -186,6 +199,13 @@ def answers_html(result: QAResult) -> str:
     if result.ideal_answer:
         parts.append(f'<p class="qa-ideal">{esc(result.ideal_answer)}</p>')
     return "".join(parts)
+
+
+def synonyms_html(answer: Answer) -> str:
+    """The other names the answer was found under, after it."""
+    if not answer.synonyms:
+        return ""
+    return f' <span class="qa-synonyms">(also {esc("; ".join(answer.synonyms))})</span>'
 
 
 def timings_html(timings: dict[str, float]) -> str:
@@ -199,14 +219,16 @@ def timings_html(timings: dict[str, float]) -> str:
 
 
 def render_reply(result: QAResult, max_passages: int = 5) -> str:
-    """One chat reply: answers, the evidence passages (those behind the answers first), timings."""
-    answer_ids = list(dict.fromkeys(a.passage.id for a in result.answers))
+    """One chat reply: answers, the evidence passages (those behind the answers first), timings.
+    When the reader abstained, no answer is shown or marked, and the passages keep their rank."""
+    answers = [] if result.abstained else result.answers
+    answer_ids = list(dict.fromkeys(a.passage.id for a in answers))
     rank_of = {h.passage.id: i for i, h in enumerate(result.hits, 1)}
     by_id = {h.passage.id: h for h in result.hits}
     shown = [pid for pid in answer_ids if pid in by_id]
     shown += [h.passage.id for h in result.hits if h.passage.id not in shown]
     evidence = "".join(
-        passage_html(rank_of[pid], by_id[pid], result.answers, result.annotations.get(pid))
+        passage_html(rank_of[pid], by_id[pid], answers, result.annotations.get(pid))
         for pid in shown[:max_passages]
     )
     return (
