@@ -279,7 +279,7 @@ def select_list(
     Scores are log-sum-exp span logits, so ``delta`` is a log ratio: an item is kept while its
     evidence is at least ``exp(-delta)`` times that of the best item. With ``split``, spans
     that enumerate several items are cut into them first (the same item twice is kept once).
-    ``delta`` is tuned on BioASQ 10B (``benchmarks/tune_list.py``) and set in the profile.
+    ``delta`` is tuned on held-out BioASQ 9B (``benchmarks/tune_reader.py``) and set in the profile.
     """
     if not answers:
         return []

@@ -1,0 +1,109 @@
+"""When the reader abstains: factoid questions with their own snippets in the index, and without.
+
+For every factoid question of the golden files, ``k`` passages are retrieved from the index
+twice: as they are, and with the question's own gold snippets taken out (hits that are one of
+its snippets are dropped and the next ones read instead), which is what a question whose
+evidence the index lacks looks like. The reader's answerability is recorded both times.
+
+``--calibrate`` sets the threshold on these files: the highest at which at most
+``--present-share`` of the questions abstain with their snippets present. Run it on held-out
+training batches (9B) and put the figure in the profile's ``[reader] abstain_below``; then
+run on 10B with ``--threshold`` (the profile's by default) to report once. Prints JSON: the
+threshold, the share abstained with snippets present and removed, and the official factoid
+MRR over all questions and over the ones answered.
+
+    python benchmarks/abstention.py --index indexes/bioasq --calibrate \\
+        --gold ../shared/data/bioasq/*/*9B[1-5]_golden.json
+    python benchmarks/abstention.py --index indexes/bioasq \\
+        --gold ../shared/data/bioasq/*/*10B[1-6]_golden.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+
+from tqdm.auto import tqdm
+
+from qa.corpus.bioasq import load_golden, snippet_passage_id
+from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_b
+from qa.pipeline import QA
+
+DEPTH = 100  # passages retrieved, so k remain after a question's own snippets are removed
+
+
+def read_both_ways(qa: QA, questions, k: int) -> list[dict]:
+    """Per question: the answers and answerability with its snippets present, and removed."""
+    runs = []
+    for q in tqdm(questions, desc="Factoid questions", unit="q"):
+        own = {snippet_passage_id(s.text) for s in q.snippets}
+        deep = qa.search(q.body, k=DEPTH)
+        run = {"question": q}
+        # A long snippet is indexed as windows "<id>#<n>".
+        removed = [h for h in deep if h.passage.id.split("#")[0] not in own]
+        for case, hits in (("present", deep[:k]), ("removed", removed[:k])):
+            run[case] = qa.answer(q.body, hits, qtype="factoid", annotate=False, ranked=True)
+        runs.append(run)
+    return runs
+
+
+def calibrated(runs: list[dict], present_share: float) -> float:
+    """The highest threshold at which at most ``present_share`` of questions abstain."""
+    scores = sorted(r["present"].answerability for r in runs)
+    allowed = int(present_share * len(scores))  # questions allowed to fall below
+    return scores[allowed]
+
+
+def mrr(runs: list[dict], case: str) -> float | None:
+    if not runs:
+        return None
+    gold = [r["question"].raw for r in runs]
+    submission = [
+        {"id": r["question"].id, "type": "factoid", "exact_answer": r[case].exact_answer()}
+        for r in runs
+    ]
+    return round(evaluate_phase_b(gold, submission, CURRENT_VERSION)["factoid"]["mrr"], 4)
+
+
+def report(runs: list[dict], threshold: float) -> dict:
+    out: dict = {"threshold": round(threshold, 4), "questions": len(runs)}
+    for case in ("present", "removed"):
+        answered = [r for r in runs if r[case].answerability >= threshold]
+        out[case] = {
+            "abstained_share": round(1 - len(answered) / max(1, len(runs)), 4),
+            "mrr_all": mrr(runs, case),
+            "mrr_answered": mrr(answered, case),
+            "answered": len(answered),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--gold", nargs="+", required=True)
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--present-share", type=float, default=0.05)
+    parser.add_argument("--threshold", type=float, default=None)
+    args = parser.parse_args()
+    files = sorted({f for pattern in args.gold for f in glob.glob(pattern)})
+    qa = QA.load(args.index)
+    questions = [q for q in load_golden(files) if q.type == "factoid" and q.snippets]
+    runs = read_both_ways(qa, questions, args.k)
+    if args.calibrate:
+        threshold = calibrated(runs, args.present_share)
+    elif args.threshold is not None:
+        threshold = args.threshold
+    else:
+        threshold = qa.profile.reader.abstain_below
+    print(
+        json.dumps(
+            {"files": [f.rsplit("__", 1)[-1] for f in files], **report(runs, threshold)}, indent=2
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
