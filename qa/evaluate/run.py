@@ -287,6 +287,23 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _ideal_lines(ideal: dict[str, dict]) -> list[str]:
+    """The ROUGE table of the report: one row per question set."""
+    lines = [
+        "",
+        "## Ideal answers (ROUGE, best gold answer per question)",
+        "",
+        "| questions | n | ROUGE-2 R | ROUGE-2 F1 | ROUGE-SU4 R | ROUGE-SU4 F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for group, r in ideal.items():
+        lines.append(
+            f"| {group} | {r['questions']} | {_fmt(r['rouge2_recall'])} | {_fmt(r['rouge2_f1'])} "
+            f"| {_fmt(r['rougesu4_recall'])} | {_fmt(r['rougesu4_f1'])} |"
+        )
+    return lines
+
+
 def report_markdown(run: dict[str, Any], *, command: str = "", worst: int = 10) -> str:
     """A readable report: measures per type and per batch, latency, the worst-answered questions."""
     m = run["metrics"]
@@ -313,6 +330,7 @@ def report_markdown(run: dict[str, Any], *, command: str = "", worst: int = 10) 
             lines.append(
                 f"| {kind} | {key} | {_fmt(value)} | {_fmt(m['batch_mean'].get(kind, {}).get(key, '-'))} |"
             )
+    lines += _ideal_lines(m["ideal"])
     if m["retrieval"]:
         lines += ["", "## Retrieval", "", "| measure | value |", "|---|---|"]
         lines += [f"| {key} | {_fmt(v)} |" for key, v in m["retrieval"].items()]
