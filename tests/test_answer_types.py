@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from qa.errors import ModelLoadError, QAError
+from qa.errors import InvalidInput, ModelLoadError, QAError
 from qa.read.reader import select_list
 from qa.types import Answer, Passage
 
@@ -304,6 +304,10 @@ def test_eval_bioasq_writes_a_submission_the_scorer_accepts(
     assert set(m["yesno"]) == {"accuracy", "macro_f1"}
     assert m["latency_ms"]["p50"] <= m["latency_ms"]["p95"]
     assert list(m["batches"]) == ["10B9"]
+    # The summary question's one snippet is its gold ideal answer, and the ideal answer.
+    assert m["ideal"]["summary"]["questions"] == 1
+    assert m["ideal"]["summary"]["rouge2_recall"] == pytest.approx(1.0)
+    assert m["ideal"]["all"]["questions"] == 3  # the yes/no questions have no gold ideal answer
     # The submission has the keys and nesting of the golden file, question by question.
     sub = run["submission"]["questions"]
     for entry, q in zip(sub, questions):
@@ -326,7 +330,12 @@ def test_eval_bioasq_writes_a_submission_the_scorer_accepts(
     assert again["yesno"]["macro_f1"] == pytest.approx(m["yesno"]["macro_f1"], abs=1e-4)
     report = report_markdown(run, command="qa eval bioasq …")
     assert "## Per batch" in report and "worst-answered" in report
+    assert "## Ideal answers" in report
     assert "qa eval bioasq …" in report
+    summaries = run_bioasq(qa, [gold], snippets="gold", types=["summary"], show_progress=False)
+    assert [e["id"] for e in summaries["submission"]["questions"]] == ["s2"]
+    with pytest.raises(InvalidInput, match="Unknown question type 'summaries'"):
+        run_bioasq(qa, [gold], snippets="gold", types=["summaries"], show_progress=False)
 
 
 def test_an_enumeration_is_cut_into_items_that_point_into_the_passage() -> None:

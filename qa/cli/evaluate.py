@@ -25,7 +25,7 @@ from qa.cli.common import (
 )
 from qa.config import load_profile
 from qa.corpus.ner import DEFAULT_TRAINING
-from qa.types import EXACT_TYPES
+from qa.types import EXACT_TYPES, QUESTION_TYPES
 
 GOLD_HELP = "BioASQ golden JSON files"
 
@@ -81,10 +81,21 @@ def cmd_eval_score(args: argparse.Namespace) -> int:
     print(
         f"yes/no   accuracy {y['accuracy']:.4f}  macro-F1 {y['macro_f1']:.4f}  (n={y['questions']})"
     )
+    print_ideal(b["ideal"])
     for part in ("documents", "snippets"):
         a = result["phase_a"][part]
         print(f"{part:<10}MAP {a['map']:.4f}  GMAP {a['gmap']:.4f}  F1 {a['f_measure']:.4f}")
     return 0
+
+
+def print_ideal(ideal: dict) -> None:
+    """One line of ROUGE figures per question set (summary questions, all questions)."""
+    for group, m in ideal.items():
+        print(
+            f"ideal ({group}) ROUGE-2 R {m['rouge2_recall']:.4f}  F1 {m['rouge2_f1']:.4f}  "
+            f"ROUGE-SU4 R {m['rougesu4_recall']:.4f}  F1 {m['rougesu4_f1']:.4f}  "
+            f"(n={m['questions']})"
+        )
 
 
 def cmd_eval_bioasq(args: argparse.Namespace) -> int:
@@ -100,6 +111,7 @@ def cmd_eval_bioasq(args: argparse.Namespace) -> int:
         mode=args.mode,
         limit=args.limit or 0,
         predict_types=args.predict_types,
+        types=args.types or (),
     )
     if args.submission:
         write_json(run["submission"], args.submission)
@@ -114,6 +126,7 @@ def cmd_eval_bioasq(args: argparse.Namespace) -> int:
     print(f"mode: {metrics['mode']}  questions: {metrics['n_questions']}")
     for kind in EXACT_TYPES:
         print(f"{kind:8} " + "  ".join(f"{k} {v:.4f}" for k, v in metrics[kind].items()))
+    print_ideal(metrics["ideal"])
     if metrics["retrieval"]:
         print("retrieval " + "  ".join(f"{k} {v:.4f}" for k, v in metrics["retrieval"].items()))
     print(f"latency  p50 {metrics['latency_ms']['p50']} ms  p95 {metrics['latency_ms']['p95']} ms")
@@ -211,6 +224,12 @@ def _register_bioasq(evaluate: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=COUNT, default=None, help="only the first N questions")
     p.add_argument(
         "--predict-types", action="store_true", help="use the question-type classifier, not gold"
+    )
+    p.add_argument(
+        "--types",
+        nargs="+",
+        choices=QUESTION_TYPES,
+        help="only the questions of these gold types (e.g. --types summary for ideal answers)",
     )
     p.add_argument("--submission", help="write the submission (BioASQ JSON) here")
     p.add_argument("--out", help="write a Markdown report here")

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from qa.atomic import write_text
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passages
-from qa.errors import QAError
+from qa.errors import QAError, check_choice
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a, evaluate_phase_b
 from qa.evaluate.retrieval import gold_passages, retrieval_metrics
 from qa.types import EXACT_TYPES, QUESTION_TYPES, SPAN_TYPES, Hit, Passage, QAResult
@@ -99,6 +99,10 @@ def headline(phase_b: dict) -> dict[str, dict[str, float]]:
             k: round(phase_b["list"][k], 4) for k in ("mean_precision", "mean_recall", "mean_f1")
         },
         "yesno": {k: round(phase_b["yesno"][k], 4) for k in ("accuracy", "macro_f1")},
+        "ideal": {
+            group: {k: round(v, 4) for k, v in scores.items()}
+            for group, scores in phase_b["ideal"].items()
+        },
     }
 
 
@@ -210,20 +214,24 @@ def run_bioasq(
     mode: str = "hybrid",
     limit: int = 0,
     predict_types: bool = False,
+    types: Sequence[str] = (),
     show_progress: bool = True,
 ) -> dict[str, Any]:
     """Answer every question; return the submission, the metrics and per-question records.
 
     ``snippets="gold"`` reads each question's gold snippets; ``snippets=None`` retrieves ``k``
     passages from ``qa.index`` (and 100 for the retrieval measures). ``predict_types`` ignores
-    the gold question type and uses the classifier, as a user's question would be.
+    the gold question type and uses the classifier, as a user's question would be. ``types``
+    keeps only the questions of those gold types (all when empty), before ``limit``.
     """
     if not qa.profile.reader.model:  # QA.ask would return passages only: nothing to score
         raise QAError(
             f"Profile {qa.profile.name} names no [reader] model, so there are no answers to "
             "score: use a profile with a reader (qa eval retrieval scores retrieval alone)."
         )
-    questions = load_golden(gold_paths)
+    for kind in types:
+        check_choice("question type", kind, QUESTION_TYPES)
+    questions = [q for q in load_golden(gold_paths) if not types or q.type in types]
     if limit:
         questions = questions[:limit]
     if snippets not in ("gold", None):
@@ -279,6 +287,23 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _ideal_lines(ideal: dict[str, dict]) -> list[str]:
+    """The ROUGE table of the report: one row per question set."""
+    lines = [
+        "",
+        "## Ideal answers (ROUGE, best gold answer per question)",
+        "",
+        "| questions | n | ROUGE-2 R | ROUGE-2 F1 | ROUGE-SU4 R | ROUGE-SU4 F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for group, r in ideal.items():
+        lines.append(
+            f"| {group} | {r['questions']} | {_fmt(r['rouge2_recall'])} | {_fmt(r['rouge2_f1'])} "
+            f"| {_fmt(r['rougesu4_recall'])} | {_fmt(r['rougesu4_f1'])} |"
+        )
+    return lines
+
+
 def report_markdown(run: dict[str, Any], *, command: str = "", worst: int = 10) -> str:
     """A readable report: measures per type and per batch, latency, the worst-answered questions."""
     m = run["metrics"]
@@ -305,6 +330,7 @@ def report_markdown(run: dict[str, Any], *, command: str = "", worst: int = 10) 
             lines.append(
                 f"| {kind} | {key} | {_fmt(value)} | {_fmt(m['batch_mean'].get(kind, {}).get(key, '-'))} |"
             )
+    lines += _ideal_lines(m["ideal"])
     if m["retrieval"]:
         lines += ["", "## Retrieval", "", "| measure | value |", "|---|---|"]
         lines += [f"| {key} | {_fmt(v)} |" for key, v in m["retrieval"].items()]

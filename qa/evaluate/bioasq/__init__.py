@@ -58,7 +58,8 @@ def evaluate_phase_b(
     gold_name: str = "gold",
     submission_name: str = "submission",
 ) -> dict:
-    """Phase B exact-answer measures, as ``EvaluatorTask1b -phaseB -e version`` reports them.
+    """Phase B exact-answer measures, as ``EvaluatorTask1b -phaseB -e version`` reports them,
+    and (``ideal``) the ROUGE-2 and ROUGE-SU4 of the ideal answers (:mod:`.rouge`).
 
     ``version`` defaults to 2, the Java tool's default when ``-e`` is not given; recent gold
     files need 5 or later (version 2 reads factoid answers as flat lists and scores nested

@@ -59,6 +59,8 @@ class Question:
     raw_exact: Any
     source: str
     parsed_exact: Any = MISSING
+    #: The ideal answers: a gold file's alternatives, or a submission's one answer.
+    ideal: tuple[str, ...] = ()
 
     def where(self) -> str:
         return f"{self.source}, question {self.id}"

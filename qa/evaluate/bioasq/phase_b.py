@@ -15,7 +15,9 @@
 * yes/no: the confusion matrix of label L counts every wrong answer on a gold-L question as a
   miss and every wrong answer on another question as a false L; F1 of a label that is never
   gold and never wrongly predicted is 0, so a perfect run on all-"yes" questions has
-  macro-F1 0.5.
+  macro-F1 0.5;
+* ideal answers (``ideal``): ROUGE-2 and ROUGE-SU4 recall and F1, which the Java does not
+  compute (BioASQ runs ROUGE separately), from :mod:`.rouge`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from qa.evaluate.bioasq.model import (
     check_version,
     first_by_id,
 )
+from qa.evaluate.bioasq.rouge import ideal_answer_rouge
 from qa.evaluate.bioasq.submission import exact_answer
 from qa.types import QUESTION_TYPES
 
@@ -191,4 +194,5 @@ def phase_b(
             "f1_no": f1_no,
             "questions": len(yesno),
         },
+        "ideal": ideal_answer_rouge(gold, by_id),
     }

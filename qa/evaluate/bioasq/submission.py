@@ -50,9 +50,24 @@ def build_questions(raw: Sequence[Mapping], source: str) -> list[Question]:
                 snippets=[_java_offsets(s) for s in snippets],
                 raw_exact=q.get("exact_answer", MISSING),
                 source=source,
+                ideal=ideal_answers(q.get("ideal_answer"), where),
             )
         )
     return questions
+
+
+def ideal_answers(raw: Any, where: str) -> tuple[str, ...]:
+    """The non-blank ideal answers of a question: a string, or a list of strings (a gold file's
+    alternatives); missing or null gives none."""
+    if raw is None:
+        return ()
+    answers = [raw] if isinstance(raw, str) else raw
+    if not isinstance(answers, list):
+        raise CorpusFormatError(
+            f"{where}: 'ideal_answer' must be a string or a list of strings, got {preview(raw)}."
+        )
+    texts = (string_field(a, where, "each 'ideal_answer'") for a in answers)
+    return tuple(t for t in texts if t.strip())
 
 
 def _yesno_label(text: str) -> str:
