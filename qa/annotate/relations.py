@@ -234,14 +234,16 @@ def select_relations(
     """The relations worth showing, best first.
 
     A relation is kept when it scores at least its family's threshold in ``min_scores`` (the
-    ``""`` key is the threshold of any other family); of the relations between the same two
+    ``""`` key is the threshold of any other family; a threshold of 1.0 or more switches a
+    family off, as for one that reaches the target precision at no score); of the relations between the same two
     names (case and spacing aside, in either order: "aspirin"/"COX-2" twice in a passage) only
     the best-scoring one stays; then at most ``limit`` remain.
     """
     default = min_scores.get("", 0.0)
     best: dict[frozenset[str], Relation] = {}
     for r in sorted(relations, key=lambda r: -r.score):
-        if r.score < min_scores.get(label_family(r.label), default):
+        threshold = min_scores.get(label_family(r.label), default)
+        if r.score < threshold or threshold >= 1.0:
             continue
         best.setdefault(frozenset((_name(r.head), _name(r.tail))), r)
     return list(best.values())[:limit]
