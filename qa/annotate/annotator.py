@@ -71,9 +71,10 @@ class Annotator:
             return []
         self.warm_up()
         out = []
+        off = [family for family, t in self.relation_min_scores.items() if t >= 1.0]
         for text, tagged in zip(texts, self.tagger.tag(list(texts))):
             entities = plausible_entities(tagged)
-            relations = self.relations.predict(text, entities) if self.relations else []
+            relations = self.relations.predict(text, entities, off) if self.relations else []
             relations = select_relations(
                 relations, self.relation_min_scores, self.relations_per_passage
             )

@@ -24,7 +24,7 @@ Every relation carries its label in words (``inhibits``, not ``CPR:4``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -274,8 +274,11 @@ class RelationClassifier(ModelComponent):
         self.max_length = max_length or _trained_length(self.location) or 128
         self.batch_size = batch_size
 
-    def predict(self, text: str, entities: Sequence[Entity]) -> list[Relation]:
-        """Relations among ``entities`` (offsets into ``text``), within sentences only."""
+    def predict(
+        self, text: str, entities: Sequence[Entity], skip: Collection[str] = ()
+    ) -> list[Relation]:
+        """Relations among ``entities`` (offsets into ``text``), within sentences only; pairs
+        of the families in ``skip`` (switched off by the profile) are not classified at all."""
         pairs: list[PairInput] = []
         heads: list[tuple[Entity, Entity]] = []
         for start, end, members in sentence_groups(text, list(dict.fromkeys(entities))):
@@ -285,7 +288,7 @@ class RelationClassifier(ModelComponent):
                     if a.start < b.end and b.start < a.end:
                         continue  # nested or overlapping mentions cannot both be marked
                     found = pair_family(a, b)
-                    if found is None:
+                    if found is None or found[0] in skip:
                         continue
                     family, head, tail = found
                     if family == "chemical-chemical" and a.text.lower() == b.text.lower():
