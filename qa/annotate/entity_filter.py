@@ -4,8 +4,9 @@ The MiniLM tagger learned from corpora whose sentences rarely hold funding notes
 numbers or institutions, so on BioASQ passages it tags "420" (of "420 patients") or "NIH" as a
 gene and "classic" (of "classic Bartter's syndrome") as a disease; the relation classifier then
 pairs them with every chemical of the sentence ("bb2121 inhibits 420"). Three rules, each a
-kind of span no gold corpus (BC5CDR, NCBI-disease, BC2GM, JNLPBA) tags, so dropping them costs
-no true entity:
+kind of span the gold corpora hardly tag (on the dev splits they would drop 0 of 9,593 BC5CDR,
+0 of 787 NCBI-disease and 0 of 3,061 BC2GM mentions, and 8 of 8,575 JNLPBA ones: promoter
+positions such as "- 73"), so dropping them costs almost no true entity:
 
 * a span without a letter ("420", "2.5", "1-3") is a number, not a gene, chemical or disease;
 * an institution (an acronym such as NIH, FDA, WHO, or a name with a word such as University,
