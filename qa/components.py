@@ -83,7 +83,14 @@ class Components:
         from qa.annotate.annotator import Annotator
 
         spec = self._named("annotate", "ner_model", _TRAIN_HINT.format(what="ner"))
-        annotator = Annotator(spec, self.profile.annotate.relations_model, device=self.device)
+        settings = self.profile.annotate
+        annotator = Annotator(
+            spec,
+            settings.relations_model,
+            device=self.device,
+            relation_min_scores=settings.relation_min_scores(),
+            relations_per_passage=settings.relations_per_passage,
+        )
         return annotator.with_backend(self.profile.runtime.backend)
 
     @cached_property

@@ -104,11 +104,28 @@ class ReaderConfig:
 
 @dataclass(frozen=True)
 class AnnotateConfig:
-    """[annotate]: the entity and relation models, and how many answer passages they tag."""
+    """[annotate]: the entity and relation models, how many answer passages they tag, and
+    which relations are shown: those scoring at least their family's threshold (0: every
+    relation the model finds), each pair of names once, at most ``relations_per_passage``."""
 
     ner_model: str = ""
     relations_model: str = ""
     passages: int = 3
+    relations_per_passage: int = 5
+    relations_min_score_chemical_disease: float = 0.0
+    relations_min_score_chemical_gene: float = 0.0
+    relations_min_score_chemical_chemical: float = 0.0
+    relations_min_score_gene_disease: float = 0.0
+
+    def relation_min_scores(self) -> dict[str, float]:
+        """The threshold of each relation family (``chemical-gene``: …), as the annotator
+        takes them."""
+        prefix = "relations_min_score_"
+        return {
+            f.name.removeprefix(prefix).replace("_", "-"): getattr(self, f.name)
+            for f in fields(self)
+            if f.name.startswith(prefix)
+        }
 
 
 @dataclass(frozen=True)
@@ -210,6 +227,11 @@ _MINIMUM = {
     ("index", "ivf_train_size"): 256,  # PQ trains 256 centroids per sub-vector
     ("index", "ivf_refine"): 0,
     ("index", "shard_size"): 1,
+    ("annotate", "relations_per_passage"): 1,
+    **{
+        ("annotate", f"relations_min_score_{family}"): 0.0
+        for family in ("chemical_disease", "chemical_gene", "chemical_chemical", "gene_disease")
+    },
 }
 _TOP_LEVEL = ("name", "description", "source")
 # Profiles and index manifests written before the device left the profile carry

@@ -109,16 +109,21 @@ class Entity:
 
 @dataclass(frozen=True)
 class Relation:
+    """``head`` ``phrase`` ``tail`` ("aspirin inhibits COX-2"): ``phrase`` is what people read,
+    ``label`` the model's raw label (``chemical-gene:CPR:4``), kept for evaluation."""
+
     head: Entity
     tail: Entity
     label: str
     score: float = 1.0
+    phrase: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "head": self.head.to_dict(),
             "tail": self.tail.to_dict(),
             "label": self.label,
+            "phrase": self.phrase,
             "score": self.score,
         }
 

@@ -141,7 +141,8 @@ def test_qa_annotate_prints_entities_and_relations_of_a_text_or_a_file(
     assert main(["annotate", "--file", str(text_file), "--profile", str(profile)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("2 entities, 1 relations")
-    assert "MECP2" in out and "gene-disease:association" in out
+    assert "MECP2 (GENE) is associated with Rett syndrome (DISEASE)" in out
+    assert "gene-disease:association" not in out  # the label in words, not the raw label
     # Bad input: both or neither of text and --file, a missing file, a file that is not text.
     assert main(["annotate", "--profile", str(profile)]) == 2
     assert "Give either a text" in capsys.readouterr().err

@@ -87,7 +87,10 @@ def test_a_reply_shows_answers_evidence_entities_relations_links_and_timings(
         qtype_source="predicted",
         qtype_probability=0.91,
         annotations={
-            rett.id: Annotations((disease, gene), (Relation(gene, disease, "associated", 0.8),))
+            rett.id: Annotations(
+                (disease, gene),
+                (Relation(gene, disease, "gene-disease:association", 0.8, "is associated with"),),
+            )
         },
     )
     assert rett.text[44:49] == "MECP2"
@@ -99,7 +102,9 @@ def test_a_reply_shows_answers_evidence_entities_relations_links_and_timings(
     assert shown.index("[2]") < shown.index("[1]")
     assert "bm25 #2, dense #1" in shown
     assert 'href="https://pubmed.ncbi.nlm.nih.gov/1001/"' in out
-    assert "MECP2 (gene) → associated → Rett syndrome (disease)" in shown
+    # A relation reads as a sentence, its label in words; the model's raw label is not shown.
+    assert "MECP2 (gene) is associated with Rett syndrome (disease) 0.80" in shown
+    assert "gene-disease:association" not in out
     assert "retrieve 12 ms · read 80 ms · annotate 20 ms · total 112 ms" in shown
     assert '<mark class="qa-answer-span qa-top">MECP2</mark>' in out
 

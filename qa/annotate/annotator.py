@@ -1,7 +1,10 @@
 """Entities and relations of a passage, cached, for the passages behind the top answers.
 
-``Annotator.annotate(text)`` runs the NER tagger, then the relation classifier over entity
-pairs of one sentence. Annotating is the slowest optional stage, so ``QA`` calls it only on
+``Annotator.annotate(text)`` runs the NER tagger, drops the spans that cannot be entities
+(numbers, institutions, lone modifiers: :mod:`qa.annotate.entity_filter`), then runs the
+relation classifier over entity pairs of one sentence and keeps the relations worth showing
+(above their family's threshold, each pair of names once, at most ``relations_per_passage``:
+:func:`~qa.annotate.relations.select_relations`). Annotating is the slowest optional stage, so ``QA`` calls it only on
 the passages that carry the top answers, and results are kept per passage id in a small LRU
 cache: the same passage asked about twice is tagged once.
 """
@@ -9,8 +12,10 @@ cache: the same passage asked about twice is tagged once.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from qa.annotate.entity_filter import plausible_entities
+from qa.annotate.relations import select_relations
 from qa.types import Annotations, Passage
 
 
@@ -24,6 +29,8 @@ class Annotator:
         *,
         device: str = "auto",
         cache_size: int = 2048,
+        relation_min_scores: Mapping[str, float] | None = None,
+        relations_per_passage: int | None = None,
     ) -> None:
         from qa.annotate.ner import EntityTagger
 
@@ -33,6 +40,8 @@ class Annotator:
             from qa.annotate.relations import RelationClassifier
 
             self.relations = RelationClassifier(relations_model, device=device)
+        self.relation_min_scores = dict(relation_min_scores or {})
+        self.relations_per_passage = relations_per_passage
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, int], Annotations] = OrderedDict()
 
@@ -62,8 +71,13 @@ class Annotator:
             return []
         self.warm_up()
         out = []
-        for text, entities in zip(texts, self.tagger.tag(list(texts))):
-            relations = self.relations.predict(text, entities) if self.relations else []
+        off = [family for family, t in self.relation_min_scores.items() if t >= 1.0]
+        for text, tagged in zip(texts, self.tagger.tag(list(texts))):
+            entities = plausible_entities(tagged)
+            relations = self.relations.predict(text, entities, off) if self.relations else []
+            relations = select_relations(
+                relations, self.relation_min_scores, self.relations_per_passage
+            )
             out.append(Annotations(tuple(entities), tuple(relations)))
         return out
 

@@ -15,11 +15,16 @@ All candidates of a passage go through the model together (batches of up to 64 p
 one pair at a time). Each pair picks the best label
 of *its own family* or ``none``, so a drug–drug pair cannot come out as a gene–disease
 association; ``none`` is dropped from the result.
+
+What a reader is shown is then chosen by :func:`select_relations`: a relation scoring below its
+family's threshold (the profile's, tuned for precision on the dev sets) is dropped, the same
+pair of names is listed once (either order, its best label), and only the best few are kept.
+Every relation carries its label in words (``inhibits``, not ``CPR:4``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -33,6 +38,7 @@ from qa.corpus.relations.examples import (
     NONE,
     RelationExample,
     label_family,
+    relation_phrase,
     sentence_groups,
 )
 from qa.errors import ModelLoadError
@@ -216,6 +222,33 @@ def _trained_length(location: ModelLocation) -> int | None:
     return overlay_info(location).get("max_seq_length")
 
 
+def _name(entity: Entity) -> str:
+    return " ".join(entity.text.casefold().split())
+
+
+def select_relations(
+    relations: Sequence[Relation],
+    min_scores: Mapping[str, float],
+    limit: int | None = None,
+) -> list[Relation]:
+    """The relations worth showing, best first.
+
+    A relation is kept when it scores at least its family's threshold in ``min_scores`` (the
+    ``""`` key is the threshold of any other family; a threshold of 1.0 or more switches a
+    family off, as for one that reaches the target precision at no score); of the relations between the same two
+    names (case and spacing aside, in either order: "aspirin"/"COX-2" twice in a passage) only
+    the best-scoring one stays; then at most ``limit`` remain.
+    """
+    default = min_scores.get("", 0.0)
+    best: dict[frozenset[str], Relation] = {}
+    for r in sorted(relations, key=lambda r: -r.score):
+        threshold = min_scores.get(label_family(r.label), default)
+        if r.score < threshold or threshold >= 1.0:
+            continue
+        best.setdefault(frozenset((_name(r.head), _name(r.tail))), r)
+    return list(best.values())[:limit]
+
+
 class RelationClassifier(ModelComponent):
     """Label the relations among the entities of a text (see the module docstring)."""
 
@@ -241,8 +274,11 @@ class RelationClassifier(ModelComponent):
         self.max_length = max_length or _trained_length(self.location) or 128
         self.batch_size = batch_size
 
-    def predict(self, text: str, entities: Sequence[Entity]) -> list[Relation]:
-        """Relations among ``entities`` (offsets into ``text``), within sentences only."""
+    def predict(
+        self, text: str, entities: Sequence[Entity], skip: Collection[str] = ()
+    ) -> list[Relation]:
+        """Relations among ``entities`` (offsets into ``text``), within sentences only; pairs
+        of the families in ``skip`` (switched off by the profile) are not classified at all."""
         pairs: list[PairInput] = []
         heads: list[tuple[Entity, Entity]] = []
         for start, end, members in sentence_groups(text, list(dict.fromkeys(entities))):
@@ -252,7 +288,7 @@ class RelationClassifier(ModelComponent):
                     if a.start < b.end and b.start < a.end:
                         continue  # nested or overlapping mentions cannot both be marked
                     found = pair_family(a, b)
-                    if found is None:
+                    if found is None or found[0] in skip:
                         continue
                     family, head, tail = found
                     if family == "chemical-chemical" and a.text.lower() == b.text.lower():
@@ -276,7 +312,7 @@ class RelationClassifier(ModelComponent):
             max_length=self.max_length,
         )
         return [
-            Relation(head=head, tail=tail, label=label, score=score)
+            Relation(head, tail, label, score, relation_phrase(label))
             for (head, tail), (label, score) in zip(heads, predictions)
             if label != NONE
         ]

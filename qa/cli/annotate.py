@@ -41,7 +41,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         print(f"  {e.start:>6}-{e.end:<6} {e.label:9} {e.text}  ({e.score:.2f})")
     for r in found.relations:
         print(
-            f"  {r.head.text} ({r.head.label}) -> {r.label} -> {r.tail.text} ({r.tail.label})  ({r.score:.2f})"
+            f"  {r.head.text} ({r.head.label}) {r.phrase} {r.tail.text} ({r.tail.label})  "
+            f"({r.score:.2f})"
         )
     return 0
 

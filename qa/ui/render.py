@@ -14,6 +14,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from qa.corpus.relations.examples import UNKNOWN_PHRASE
 from qa.read.confidence import confidences
 from qa.types import (
     NO_CONFIDENT_ANSWER,
@@ -139,11 +140,14 @@ def highlight(
 
 
 def relations_html(annotations: Annotations | None) -> str:
+    """The passage's relations as sentences ("aspirin inhibits COX-2"), in the annotator's
+    order (best first). The label in words; the model's raw label is never shown."""
     if not annotations or not annotations.relations:
         return ""
     items = "".join(
-        f"<li>{esc(r.head.text)} <small>({esc(r.head.label.lower())})</small> → "
-        f"<b>{esc(r.label)}</b> → {esc(r.tail.text)} <small>({esc(r.tail.label.lower())})</small>"
+        f"<li>{esc(r.head.text)} <small>({esc(r.head.label.lower())})</small> "
+        f"<b>{esc(r.phrase or UNKNOWN_PHRASE)}</b> {esc(r.tail.text)} "
+        f"<small>({esc(r.tail.label.lower())})</small>"
         f' <span class="qa-conf">{r.score:.2f}</span></li>'
         for r in annotations.relations
     )

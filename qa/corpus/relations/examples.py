@@ -44,6 +44,32 @@ LABELS: tuple[str, ...] = (
     "gene-disease:association",
 )
 
+# What each label says, as the words between head and tail ("aspirin inhibits COX-2"): the
+# text the chat and the API show. The raw label stays on the Relation for evaluation, but a
+# reader should never have to know that ChemProt's CPR:4 means "inhibits". The head is the
+# chemical of a chemical–gene or chemical–disease pair and the gene of a gene–disease pair, so
+# each phrase reads from head to tail; DDI pairs are symmetric, and so are their phrases.
+PHRASES: dict[str, str] = {
+    "chemical-disease:induces": "induces",  # BC5CDR CID: chemical-induced disease
+    "chemical-gene:CPR:3": "upregulates",  # ChemProt: upregulator, activator
+    "chemical-gene:CPR:4": "inhibits",  # downregulator, inhibitor
+    "chemical-gene:CPR:5": "is an agonist of",
+    "chemical-gene:CPR:6": "is an antagonist of",
+    "chemical-gene:CPR:9": "is a substrate or product of",
+    "chemical-chemical:advise": "needs caution with",  # DDI-2013: advice on the combination
+    "chemical-chemical:effect": "changes the effect of",  # pharmacodynamic
+    "chemical-chemical:mechanism": "changes the levels of",  # pharmacokinetic
+    "chemical-chemical:int": "interacts with",
+    "gene-disease:association": "is associated with",  # GAD, EU-ADR
+}
+UNKNOWN_PHRASE = "is related to"  # a label of another model's vocabulary
+
+
+def relation_phrase(label: str) -> str:
+    """The words shown for ``label``; never the raw code (``CPR:4``) of a corpus."""
+    return PHRASES.get(label, UNKNOWN_PHRASE)
+
+
 # Only these ChemProt groups are evaluated in the shared task; the others become none.
 CPR_EVALUATED = {"CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9"}
 DDI_TYPES = {"advise", "effect", "int", "mechanism"}
