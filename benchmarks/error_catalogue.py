@@ -131,6 +131,7 @@ CASES: tuple[Case, ...] = (
     case("train relations: --negative-ratio -0.5", "train relations --corpora a -o {out}/m --negative-ratio -0.5", 2, "argument --negative-ratio: expected a number of at least 0, got '-0.5'"),
     case("train relations: --trainable-layers -1", "train relations --corpora a -o {out}/m --trainable-layers -1", 2, usage("--trainable-layers", "a whole number of at least 0", "-1")),
     case("train yesno: --seed -1", "train yesno --train a -o {out}/m --seed -1", 2, usage("--seed", "a whole number of at least 0", "-1")),
+    case("train yesno: --held-out not PubMedQA labels", "train yesno --train a -o {out}/m --held-out {ws}/gold.json", 2, "pass PubMedQA's test_ground_truth.json"),
     case("train qtype: missing training file", "train qtype --train {ws}/absent.json -o {out}/m", 2, "absent.json"),
     case("train qtype: training file not JSON", "train qtype --train {ws}/not-json.jsonl -o {out}/m", 2, "not-json.jsonl"),
     # --- qa annotate ---
