@@ -36,6 +36,20 @@ DELTAS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
 MAX_ITEMS = (3, 5, 10, 15)
 
 
+def read_once(reader) -> None:
+    """Keep each (question, passages) reading's spans, so that every setting after the first
+    re-ranks them instead of running the model again (the settings act after the model)."""
+    model_spans, kept = reader.spans, {}
+
+    def spans(question, passages):
+        key = (question, tuple(p.id for p in passages))
+        if key not in kept:
+            kept[key] = model_spans(question, passages)
+        return kept[key]
+
+    reader.spans = spans
+
+
 def scores(questions, answers: dict[str, list], qtype: str) -> dict:
     """The official measures of ``answers`` (question id -> answers) for ``qtype``."""
     submission = [
@@ -110,6 +124,7 @@ def main() -> None:
     if args.model:
         profile = replace(profile, reader=replace(profile.reader, model=args.model))
     qa = QA.load(args.index, profile=profile)
+    read_once(qa.components.reader)
     files = sorted({f for pattern in args.gold for f in glob.glob(pattern)})
     questions = [q for q in load_golden(files) if q.snippets and q.exact_answer]
     passages = {q.id: list(snippet_passages(q.snippets)) for q in questions}
