@@ -151,7 +151,7 @@ def build(out: Path, profile: Profile, kinds: list[tuple[str, list[str]]]) -> di
     }
 
 
-def test_questions(data: Path, limit: int | None) -> tuple[list[Passage], list[str], dict]:
+def yesno_questions(data: Path, limit: int | None) -> tuple[list[Passage], list[str], dict]:
     """The test split's yes/no questions (as their PubMedQA passages), their gold, and counts."""
     truth = read_pubmedqa_labels(data / TRUTH)
     entries = {p.pmid: p for p in read_pubmedqa([data / PQAL]) if p.pmid in truth}
@@ -233,7 +233,7 @@ def main() -> None:
         report["ncbi_disease"] = "left out: ../shared/data has it only as CoNLL tokens, no PMIDs"
     report["index"] = str(index)
     qa = QA.load(index, profile=profile, device="cpu")
-    questions, gold, report["questions"] = test_questions(args.data, args.limit)
+    questions, gold, report["questions"] = yesno_questions(args.data, args.limit)
     modes = [m for m in args.modes.split(",") if m]
     report["retrieval"], hybrid = retrieval(
         qa, questions, ["hybrid"] + [m for m in modes if m != "hybrid"]
