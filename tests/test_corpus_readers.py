@@ -11,11 +11,15 @@ import pytest
 
 from qa.corpus import (
     READERS,
+    read_bc5cdr,
     read_bioasq,
     read_corpus,
+    read_hoc,
     read_jsonl,
+    read_ncbi_disease,
     read_pubmed_xml,
     read_pubmedqa,
+    read_pubtator_generic,
     write_jsonl,
 )
 from qa.corpus.pubmed import PubmedStats
@@ -454,10 +458,14 @@ def test_malformed_pubmedqa_file_names_the_file_and_pmid(
 
 def test_read_corpus_offers_every_reader() -> None:
     assert {
+        "bc5cdr": read_bc5cdr,
         "bioasq": read_bioasq,
+        "hoc": read_hoc,
         "jsonl": read_jsonl,
+        "ncbi-disease": read_ncbi_disease,
         "pubmed": read_pubmed_xml,
         "pubmedqa": read_pubmedqa,
+        "pubtator": read_pubtator_generic,
     } == READERS
 
 

@@ -15,9 +15,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qa.config import BACKENDS, available_profiles
+from qa.corpus import READERS
 from qa.corpus.ner import DATA_ENV
 from qa.train.settings import DEFAULT_BASE, TrainingConfig, TrainingRun
 from qa.types import NO_CONFIDENT_ANSWER, RETRIEVAL_MODES, Hit, QAResult
+
+#: The kinds of corpus file ``qa corpus`` and ``qa index build --format`` read.
+CORPUS_KINDS = sorted(READERS)
 
 NER_SOURCES_HELP = (
     "corpus names ({names}), optionally with a split (bc2gm:{split}), or CoNLL-style "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qa.cli.common import COUNT, add_profile_arg
+from qa.cli.common import CORPUS_KINDS, COUNT, add_profile_arg
 from qa.config import load_profile
 
 
@@ -24,7 +24,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("corpus", help="turn corpus files into passages (JSONL)")
-    p.add_argument("kind", choices=["bioasq", "jsonl", "pubmed", "pubmedqa"])
+    p.add_argument("kind", choices=CORPUS_KINDS)
     p.add_argument("inputs", nargs="+", help="input files")
     p.add_argument("-o", "--output", required=True, help="passages.jsonl to write")
     p.add_argument(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.cli.common import (
+    CORPUS_KINDS,
     COUNT,
     add_command_group,
     add_device_arg,
@@ -146,9 +147,7 @@ def cmd_index_info(args: argparse.Namespace) -> int:
 
 
 def add_input_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format", default="jsonl", choices=["jsonl", "bioasq", "pubmed", "pubmedqa"]
-    )
+    parser.add_argument("--format", default="jsonl", choices=CORPUS_KINDS)
     parser.add_argument(
         "--engine",
         default="local",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from qa.corpus.abstracts import read_bc5cdr, read_hoc, read_ncbi_disease, read_pubtator_generic
 from qa.corpus.bioasq import read_bioasq
 from qa.corpus.jsonl import read_jsonl, write_jsonl
 from qa.corpus.pubmed import read_pubmed_xml
@@ -23,19 +24,27 @@ from qa.types import Passage
 Reader = Callable[[Iterable[Path]], Iterator[Passage]]
 
 READERS: dict[str, Reader] = {
+    "bc5cdr": read_bc5cdr,
     "bioasq": read_bioasq,
+    "hoc": read_hoc,
     "jsonl": read_jsonl,
+    "ncbi-disease": read_ncbi_disease,
     "pubmed": read_pubmed_xml,
     "pubmedqa": read_pubmedqa,
+    "pubtator": read_pubtator_generic,
 }
 
 __all__ = [
     "READERS",
+    "read_bc5cdr",
     "read_bioasq",
     "read_corpus",
+    "read_hoc",
     "read_jsonl",
+    "read_ncbi_disease",
     "read_pubmed_xml",
     "read_pubmedqa",
+    "read_pubtator_generic",
     "write_jsonl",
 ]
 
