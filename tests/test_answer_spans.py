@@ -150,3 +150,10 @@ def test_a_long_form_and_its_abbreviation_merge_into_one_answer_listing_both():
 )
 def test_spelling_variants_share_a_key(variants):
     assert len({answer_key(v) for v in variants}) == 1
+
+
+def test_a_leading_article_or_a_kind_word_makes_no_second_answer_and_no_synonym():
+    assert answer_key("the MECP2 gene") == answer_key("MECP2")
+    spans = [span_of("MECP2", 5.0), span_of("MECP2 gene", 4.0)]
+    [answer] = aggregate(spans, [PASSAGE], top_k=5)
+    assert answer.text == "MECP2" and answer.synonyms == ()

@@ -7,9 +7,10 @@ CDKL5"; left alone they take the answer slots other candidates should have. Here
 * a span that runs across a sentence boundary is dropped: an answer is a phrase, not prose;
   a bracket the span opens or closes without its pair is cut off ("galcanezumab)");
 * spans that name the same thing share one key (:func:`answer_key`), whatever their case, a
-  trailing "gene", "protein", "mutation(s)", a parenthesised abbreviation, a hyphen or space
-  before a number ("IL-6", "IL 6", "IL6") or a Greek letter spelled out ("TNF-α", "TNF-alpha"),
-  so the reader merges them into one answer that keeps all their support;
+  leading article, a trailing "gene", "protein", "mutation(s)", a parenthesised abbreviation,
+  a hyphen or space before a number ("IL-6", "IL 6", "IL6") or a Greek letter spelled out
+  ("TNF-α", "TNF-alpha"), so the reader merges them into one answer that keeps all their
+  support;
 * a long form and the abbreviation a passage defines for it ("methyl-CpG binding protein 2
   (MeCP2)", :mod:`qa.read.abbreviations`) share the abbreviation's key
   (:func:`synonym_keys`), so the answer lists the other as its synonym;
@@ -41,6 +42,7 @@ _KIND_SUFFIX = re.compile(
 )
 # "methyl-CpG binding protein 2 (MeCP2)": a short word in brackets at the end, an abbreviation.
 _ABBREVIATION = re.compile(r"^(?P<long>.+?)\s*\((?P<short>[^()\s]{2,12})\)$")
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+")  # "the MECP2 gene" is "MECP2"
 # "IL-6", "IL 6" and "IL6" are one name; so are "TNF-α" and "TNF-alpha".
 _BEFORE_NUMBER = re.compile(r"(?<=[a-z])[\s-]+(?=\d)")
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa"}
@@ -127,7 +129,7 @@ def answer_key(text: str) -> str:
     found = _ABBREVIATION.match(text)
     if found:  # the abbreviation is what other spans name it by
         text = found["short"]
-    key = normalise_answer(text)
+    key = _ARTICLE.sub("", normalise_answer(text))
     for letter, name in _GREEK.items():
         key = key.replace(letter, name)
     key = _BEFORE_GREEK.sub("", _BEFORE_NUMBER.sub("", key))

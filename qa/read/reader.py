@@ -23,7 +23,6 @@ from qa.modelhub.component import ModelComponent
 from qa.read.clean import (
     answer_key,
     balanced,
-    normalise_answer,
     split_items,
     synonym_keys,
     within_sentences,
@@ -246,17 +245,17 @@ def aggregate(
 
 
 def merged_answer(spans: Sequence[Span], passages: Sequence[Passage], t: float) -> Answer:
-    """One answer from the spans of one group: the best span's text, the other names as
-    synonyms (one per normalised form), every span as support."""
+    """One answer from the spans of one group: the best span's text, the other names (a long
+    form beside its abbreviation) as synonyms, every span as support."""
     ranked = sorted(spans, key=lambda s: -s.score)
     top = ranked[0].score
     score = top + t * math.log(sum(math.exp((s.score - top) / t) for s in ranked))
     best = ranked[0]
     passage = passages[best.passage_index]
-    names: dict[str, str] = {}
+    names: dict[str, str] = {}  # one per key: "MECP2 gene" is no synonym of "MECP2"
     for s in ranked:
         text = passages[s.passage_index].text[s.start : s.end]
-        names.setdefault(normalise_answer(text), text)
+        names.setdefault(answer_key(text), text)
     support = tuple(
         (passages[s.passage_index].id, s.start, s.end, round(s.score, 4)) for s in ranked
     )
