@@ -205,32 +205,45 @@ def weighted_loss(
 
 
 def model_card(result: dict, command: str) -> str:
-    """The model card: base, data, the exact command, and the dev figures per epoch."""
+    """The model card: base, data, the exact command, and the dev figures per epoch (or, for a
+    run without dev files, that its last epoch is kept)."""
+    return f"""# Yes/no classifier on {result["base"]} (overlay)
+
+Reads a question with one passage and gives the log-odds that the answer is "yes"; the answer
+to a question pools the passages' log-odds (`qa/read/yesno.py`).
+
+{base_model_line(result["base"])}
+- **Training data**: {", ".join(result["train_files"])}: {result["pairs"]} (question, passage)
+  pairs, {result["yes_share"]:.0%} "yes", from ../shared/data ({result.get("held_out_pmids", 0)} PubMedQA
+  PMIDs held out for evaluation). Classes weighted by inverse
+  frequency. BioASQ data is subject to the BioASQ terms of use; see ../shared/data/SOURCES.md.
+- **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
+  max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. {_epoch_kept(result)}
+- **Command**: `{command or "qa train yesno"}`
+{_dev_table(result)}
+The official BioASQ figures come from `qa eval bioasq`.
+"""
+
+
+def _epoch_kept(result: dict) -> str:
+    if result["dev_files"]:
+        return "Best epoch by dev macro-F1 kept."
+    return "No dev files: the last epoch is kept."
+
+
+def _dev_table(result: dict) -> str:
+    if not result["dev_files"]:
+        return ""
     rows = "\n".join(
         f"| {h['epoch']} | {h.get('accuracy', '-')} | {h.get('macro_f1', '-')} | "
         f"{h.get('f1_yes', '-')} | {h.get('f1_no', '-')} |"
         for h in result["history"]
     )
-    return f"""# Yes/no classifier on {result["base"]} (overlay)
-
-Reads a question with one passage and gives the log-odds that the answer is "yes"; the answer
-to a question is the mean log-odds over its passages (`qa/read/yesno.py`).
-
-{base_model_line(result["base"])}
-- **Training data**: {", ".join(result["train_files"])}: {result["pairs"]} (question, passage)
-  pairs, {result["yes_share"]:.0%} "yes", from ../shared/data ({result["held_out_pmids"]} PubMedQA
-  PMIDs held out for evaluation). Classes weighted by inverse
-  frequency. BioASQ data is subject to the BioASQ terms of use; see ../shared/data/SOURCES.md.
-- **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
-  max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss
-  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. Best epoch by dev macro-F1 kept.
-- **Command**: `{command or "qa train yesno"}`
-
+    return f"""
 ## Dev (yes/no questions of {", ".join(result["dev_files"])}, their gold snippets)
 
 | epoch | accuracy | macro-F1 | F1 yes | F1 no |
 |---|---|---|---|---|
 {rows}
-
-The official BioASQ figures come from `qa eval bioasq`.
 """
