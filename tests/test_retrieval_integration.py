@@ -88,10 +88,12 @@ def test_the_shipped_models_answer_a_real_batch_from_the_index(batch_index) -> N
     run = run_bioasq(qa, [gold], snippets=None, limit=60, show_progress=False)
     m = run["metrics"]
     assert m["n_questions"] == {"total": 60, "factoid": 21, "list": 12, "yesno": 13, "summary": 14}
-    # Far above chance (a random span, "yes" always): the trained heads are the shipped ones.
-    assert m["factoid"] == {"strict_accuracy": 0.1905, "lenient_accuracy": 0.4286, "mrr": 0.2833}
-    assert m["list"] == {"mean_precision": 0.3881, "mean_recall": 0.6028, "mean_f1": 0.4483}
-    assert m["yesno"] == {"accuracy": 0.9231, "macro_f1": 0.9023}
+    # The shipped heads' exact figures on these 60 (a random span would score near zero). The
+    # yes/no model, its threshold chosen on 9B, says "no" more often than the 10B-tuned one did,
+    # and these 13 questions are few: over all 123 of 10B, retrieved, macro-F1 is 0.689.
+    assert m["factoid"] == {"strict_accuracy": 0.2857, "lenient_accuracy": 0.3333, "mrr": 0.3016}
+    assert m["list"] == {"mean_precision": 0.3016, "mean_recall": 0.5542, "mean_f1": 0.3827}
+    assert m["yesno"] == {"accuracy": 0.5385, "macro_f1": 0.5357}
     # The index's passages are encoded in bfloat16 where the CPU has bf16 instructions
     # ([runtime] index_bf16 = "auto"), in float32 elsewhere: the two orders differ in a tie or
     # two, so the retrieval figures are compared to within 0.002.
