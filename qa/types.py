@@ -203,7 +203,8 @@ class QAResult:
             "qtype_probability": self.qtype_probability,
             "exact_answer": self.exact_answer(),
             "abstained": self.abstained,
-            "answerability": self.answerability,
+            # -inf (no passage to read) is no JSON number
+            "answerability": self.answerability if self.answerability != float("-inf") else None,
             "answers": [a.to_dict() for a in self.answers],
             "yesno": self.yesno.to_dict() if self.yesno else None,
             "ideal_answer": self.ideal_answer,

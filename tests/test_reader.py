@@ -284,3 +284,10 @@ def test_a_question_below_the_answerability_threshold_is_abstained(tiny_qa_model
     hits.append(Hit(Passage("a", "Rett syndrome is caused by MECP2 mutations."), 0.5))
     result = answer_passages("Which gene?", hits, models, cfg, None, qtype="factoid")
     assert not result.abstained and result.answers[0].text == "MECP2"
+
+
+def test_a_result_read_from_no_passage_stays_valid_json() -> None:
+    from qa.types import QAResult
+
+    result = QAResult("Which gene?", "factoid", [], [], answerability=float("-inf"), abstained=True)
+    assert json.loads(json.dumps(result.to_dict(), allow_nan=False))["answerability"] is None

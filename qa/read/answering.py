@@ -1,10 +1,11 @@
 """Answering a question of each BioASQ type from passages that are already at hand.
 
 Factoid and list questions go to the extractive reader (a list keeps the spans close to the
-best, see ``select_list``); when no window of the passages makes the question answerable
-(``[reader] abstain_below``, see :class:`qa.read.reader.Reading`) the result says it abstained,
-and the chat, the CLI and the API show the evidence instead of answers; yes/no questions to the yes/no classifier, and summary questions
-(or any question when an ideal answer is asked for) to the sentence picker. The passages behind
+best, see ``select_list``), yes/no questions to the yes/no classifier, and summary questions
+(or any question when an ideal answer is asked for) to the sentence picker. When no window of
+the passages makes a factoid or list question answerable (below ``[reader] abstain_below``,
+see :class:`qa.read.reader.Reading`), the result says it abstained, and the chat, the CLI and
+the API show the evidence instead of answers. The passages behind
 the top answers can then be annotated, their entities marked inside each answer.
 
 The models come from an object with ``reader``, ``yesno``, ``qtype``, ``encoder`` and
