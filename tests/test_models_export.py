@@ -209,11 +209,14 @@ def test_a_profile_of_exported_folders_answers_as_the_shipped_overlays(
     assert [(e.start, e.end, e.label) for e in shipped.entities] == [
         (e.start, e.end, e.label) for e in exported.entities
     ]
-    assert (
-        shipped.entities
-        and shipped.relations
-        and [r.label for r in shipped.relations] == [r.label for r in exported.relations]
-    )
+    # The relation models compared before the profile's thresholds, which show none of these.
+    found = [
+        qa.components.annotator.relations.predict(TEXT, shipped.entities)
+        for qa in (shipped_qa, exported_qa)
+    ]
+    assert shipped.entities and found[0]
+    assert [r.label for r in found[0]] == [r.label for r in found[1]]
+    assert [r.phrase for r in shipped.relations] == [r.phrase for r in exported.relations]
     vectors = [qa.components.encoder.encode([QUESTION, TEXT]) for qa in (shipped_qa, exported_qa)]
     assert abs(vectors[0] - vectors[1]).max() < 1e-4
 
