@@ -41,6 +41,8 @@ class Annotator:
 
             self.relations = RelationClassifier(relations_model, device=device)
         self.relation_min_scores = dict(relation_min_scores or {})
+        # Families no score reaches (threshold 1.0) are never sent to the model.
+        self.families_off = [f for f, t in self.relation_min_scores.items() if t >= 1.0]
         self.relations_per_passage = relations_per_passage
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, int], Annotations] = OrderedDict()
@@ -71,10 +73,11 @@ class Annotator:
             return []
         self.warm_up()
         out = []
-        off = [family for family, t in self.relation_min_scores.items() if t >= 1.0]
         for text, tagged in zip(texts, self.tagger.tag(list(texts))):
             entities = plausible_entities(tagged)
-            relations = self.relations.predict(text, entities, off) if self.relations else []
+            relations = (
+                self.relations.predict(text, entities, self.families_off) if self.relations else []
+            )
             relations = select_relations(
                 relations, self.relation_min_scores, self.relations_per_passage
             )

@@ -115,10 +115,11 @@ def best_sentences(
         vectors = encoder.embed([question] + [s.text for s in sentences], max_length=128)
     relevance = relevance_scores(sentences, vectors, answers, selection.answer_bonus)
     similarity = (vectors[1:] @ vectors[1:].T).tolist()
-    covers = [content_terms(s.text) for s in sentences]
-    chosen = pick_sentences(
-        relevance, similarity, covers, content_terms(question), max_sentences, selection
-    )
+    # Content words matter only to the coverage bonus, off in the shipped selection.
+    covering = selection.coverage_weight > 0
+    covers = [content_terms(s.text) if covering else frozenset() for s in sentences]
+    asked = content_terms(question) if covering else frozenset()
+    chosen = pick_sentences(relevance, similarity, covers, asked, max_sentences, selection)
     return [
         Sentence(s.passage_id, s.start, s.end, s.text, round(relevance[i], 4))
         for i in chosen
