@@ -291,3 +291,31 @@ def test_a_result_read_from_no_passage_stays_valid_json() -> None:
 
     result = QAResult("Which gene?", "factoid", [], [], answerability=float("-inf"), abstained=True)
     assert json.loads(json.dumps(result.to_dict(), allow_nan=False))["answerability"] is None
+
+
+def test_an_abstained_question_annotates_its_top_passages_not_its_answers(tiny_qa_model) -> None:
+    from qa.config import AnnotateConfig, ReaderConfig
+    from qa.read.answering import answer_passages
+    from qa.types import Annotations, Hit
+
+    class Recorder:  # the PassageAnnotator protocol; tags nothing, remembers what it was given
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def annotate_passages(self, passages):
+            self.seen += [p.id for p in passages]
+            return {p.id: Annotations((), ()) for p in passages}
+
+    models = SimpleNamespace(reader=oracle_reader(tiny_qa_model, "MECP2"), annotator=Recorder())
+    hits = [
+        Hit(Passage("top", "Cystic fibrosis is caused by CFTR mutations."), 1.0),
+        Hit(Passage("answer", "Rett syndrome is caused by MECP2 mutations."), 0.5),
+    ]
+    one = AnnotateConfig(passages=1)
+    answered = answer_passages("Which gene?", hits, models, ReaderConfig(), one, qtype="factoid")
+    assert not answered.abstained and models.annotator.seen == ["answer"]
+    models.annotator.seen.clear()
+    strict = ReaderConfig(abstain_below=100.0)
+    held = answer_passages("Which gene?", hits, models, strict, one, qtype="factoid")
+    assert held.abstained and models.annotator.seen == ["top"]
+    assert held.answers[0].text == "MECP2"  # kept for the submission and the API

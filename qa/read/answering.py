@@ -95,10 +95,13 @@ def answer_passages(
                 question, texts, models.encoder, reader, result.answers, result.yesno
             )
     if annotate is not None:
+        # An abstained result shows the top passages, not the ones behind its answers.
+        shown = [] if result.abstained else result.answers
         with timed(timings, "annotate_ms"):
-            result.answers, result.annotations = annotate_answers(
-                models.annotator, result.answers, texts, annotate.passages
+            marked, result.annotations = annotate_answers(
+                models.annotator, shown, texts, annotate.passages
             )
+        result.answers = result.answers if result.abstained else marked
     return result
 
 
