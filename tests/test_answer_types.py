@@ -184,7 +184,7 @@ def test_question_types_are_predicted_from_the_words(tiny_qtype) -> None:
 def test_a_folder_without_a_question_type_model_is_refused(tmp_path) -> None:
     from qa.read.qtype import QuestionTypeClassifier
 
-    with pytest.raises(ModelLoadError, match="not a question-type model"):
+    with pytest.raises(ModelLoadError, match="not a question classifier"):
         QuestionTypeClassifier(str(tmp_path))
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from qa.modelhub import MODELS_DIR, OVERLAY_FILE
 
 CARD = "README.md"
-QTYPE_FILE = "qtype.json"  # what marks the question-type classifier (qa.read.qtype.META_FILE)
+# What marks a question classifier (qa.read.qtype.META_FILE): the question-type model, or with
+# "kind": "answer-type" in it, the expected-answer-type model.
+QTYPE_FILE = "qtype.json"
 _HEADLINE = re.compile(r"^\*\*Headline figures\*\*:\s*(.+?)\s*$", re.M)
 # What each kind of model does, in words for the list.
 PURPOSE = {
@@ -25,6 +27,7 @@ PURPOSE = {
     "ner": "named entities (BIO)",
     "relations": "relations between entities",
     "qtype": "question type",
+    "answer-type": "expected answer type",
 }
 
 
@@ -57,7 +60,8 @@ def describe(folder: Path) -> ShippedModel | None:
         info = json.loads((folder / OVERLAY_FILE).read_text(encoding="utf-8"))
         kind, base = info.get("kind", ""), info.get("base", "")
     elif (folder / QTYPE_FILE).is_file():
-        kind, base = "qtype", ""
+        meta = json.loads((folder / QTYPE_FILE).read_text(encoding="utf-8"))
+        kind, base = meta.get("kind", "qtype"), ""
     else:
         return None
     card = folder / CARD

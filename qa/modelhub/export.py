@@ -88,7 +88,7 @@ def _refuse_qtype(spec: str) -> None:
     folder = model_folder(spec)
     if folder is not None and (folder / QTYPE_FILE).is_file():
         raise ModelLoadError(
-            f"{spec} is the question-type classifier, a logistic regression over word n-grams, "
+            f"{spec} is a question classifier, a logistic regression over word n-grams, "
             f"not a transformer, so no transformers format holds it; its folder ({folder}) is "
             "already plain safetensors + JSON: copy it as it is."
         )

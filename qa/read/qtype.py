@@ -6,6 +6,10 @@ plural nouns after "which"), so a linear model over word n-grams and the questio
 words does the job in microseconds, with no transformer to load. It is a multinomial logistic
 regression trained by ``qa train qtype`` (:mod:`qa.train.qtype`) on BioASQ 4B-9B and stored as
 safetensors + JSON.
+
+The same model, with other labels, predicts the type of answer a question expects (gene,
+chemical, ...: :mod:`qa.read.answer_type`, trained by ``qa train answer-type``): the words that
+tell one ("Which drug", "How many") are of the same kind.
 """
 
 from __future__ import annotations
@@ -36,23 +40,27 @@ def features(question: str) -> list[str]:
     return feats
 
 
-def qtype_folder(spec: str) -> Path:
-    """The folder of a question-type model (``qa-models:NAME`` or a path), checked."""
+QTYPE_HINT = "train one with qa train qtype, or pass the question type yourself"
+
+
+def qtype_folder(spec: str, hint: str = QTYPE_HINT) -> Path:
+    """The folder of a question classifier (``qa-models:NAME`` or a path), checked."""
     path = model_folder(spec) or Path(spec)
     if not (path / META_FILE).is_file() or not (path / WEIGHTS_FILE).is_file():
         raise ModelLoadError(
-            f"{path} is not a question-type model (it needs {META_FILE} and {WEIGHTS_FILE}): "
-            "train one with qa train qtype, or pass the question type yourself."
+            f"{path} is not a question classifier (it needs {META_FILE} and {WEIGHTS_FILE}): "
+            f"{hint}."
         )
     return path
 
 
 class QuestionTypeClassifier:
-    """``predict(question)`` -> (type, probability)."""
+    """``predict(question)`` -> (type, probability); the labels are those it was trained with.
+    ``hint`` says, when ``spec`` is no such model, how to get one."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, hint: str = QTYPE_HINT) -> None:
         self.spec = spec
-        self.path = qtype_folder(spec)
+        self.path = qtype_folder(spec, hint)
         self._labels: list[str] = []
 
     def warm_up(self) -> None:

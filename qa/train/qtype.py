@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -37,16 +38,27 @@ def qtype_pairs(
 
 
 def train_qtype(
+    train: Sequence[TypedQuestion], dev: Sequence[TypedQuestion], out: str | Path, command: str = ""
+) -> dict:
+    """The question-type classifier fitted on (question, type) pairs, saved with its card."""
+    card = partial(model_card, command=command)
+    return train_question_classifier(train, dev, QUESTION_TYPES, "qtype", out, card)
+
+
+def train_question_classifier(
     train: Sequence[TypedQuestion],
     dev: Sequence[TypedQuestion],
+    labels: Sequence[str],
+    kind: str,
     out: str | Path,
+    card: Callable[[dict], str],
     *,
     min_count: int = 2,
     weight_decay: float = 1e-3,
     steps: int = 300,
-    command: str = "",
 ) -> dict:
-    """Fit on (question, type) pairs, report dev accuracy, save weights, vocabulary and card.
+    """Fit on (question, label) pairs, report dev accuracy, save weights, vocabulary, ``kind``
+    (what the catalog calls the model) and the ``card`` of the result.
 
     ``out`` is written whole or not at all (:func:`qa.atomic.staged_folder`); a folder the
     project did not write is refused before training."""
@@ -56,29 +68,22 @@ def train_qtype(
     started = time.time()
     counts = Counter(f for q, _ in train for f in set(features(q)))
     vocab = sorted(f for f, c in counts.items() if c >= min_count)
-    index = {f: i for i, f in enumerate(vocab)}
-    labels = list(QUESTION_TYPES)
-    x = vectorise([q for q, _ in train], index)
-    y = torch.tensor([labels.index(t) for _, t in train])
-    torch.manual_seed(0)
-    weight = torch.zeros(len(labels), len(vocab), requires_grad=True)
-    bias = torch.zeros(len(labels), requires_grad=True)
-    optimizer = torch.optim.Adam([weight, bias], lr=0.05)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(x @ weight.T + bias, y)
-        (loss + weight_decay * weight.pow(2).sum()).backward()
-        optimizer.step()
+    labels = list(labels)
+    weight, bias = fit_linear(
+        vectorise([q for q, _ in train], {f: i for i, f in enumerate(vocab)}),
+        torch.tensor([labels.index(t) for _, t in train]),
+        len(labels),
+        weight_decay,
+        steps,
+    )
     with staged_folder(out, is_model_folder, "a model folder") as tmp:
-        save_file(
-            {"weight": weight.detach().contiguous(), "bias": bias.detach()},
-            str(tmp / WEIGHTS_FILE),
-        )
-        meta = {"labels": labels, "vocab": vocab}
+        save_file({"weight": weight, "bias": bias}, str(tmp / WEIGHTS_FILE))
+        meta = {"kind": kind, "labels": labels, "vocab": vocab}
         (tmp / META_FILE).write_text(json.dumps(meta) + "\n", encoding="utf-8")
         model = QuestionTypeClassifier(str(tmp))
         result = {
             "train_questions": len(train),
+            "train_labels": dict(Counter(t for _, t in train)),
             "features": len(vocab),
             "train_accuracy": _accuracy(model, train),
             "dev_questions": len(dev),
@@ -86,8 +91,24 @@ def train_qtype(
             "dev_confusion": _confusion(model, dev) if dev else {},
             "train_seconds": round(time.time() - started, 2),
         }
-        (tmp / "README.md").write_text(model_card(result, command), encoding="utf-8")
+        (tmp / "README.md").write_text(card(result), encoding="utf-8")
     return result
+
+
+def fit_linear(
+    x: torch.Tensor, y: torch.Tensor, n_labels: int, weight_decay: float, steps: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) of a multinomial logistic regression of ``y`` on ``x``, L2-regularised."""
+    torch.manual_seed(0)
+    weight = torch.zeros(n_labels, x.shape[1], requires_grad=True)
+    bias = torch.zeros(n_labels, requires_grad=True)
+    optimizer = torch.optim.Adam([weight, bias], lr=0.05)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x @ weight.T + bias, y)
+        (loss + weight_decay * weight.pow(2).sum()).backward()
+        optimizer.step()
+    return weight.detach().contiguous(), bias.detach()
 
 
 def _accuracy(model: QuestionTypeClassifier, pairs: Sequence[TypedQuestion]) -> float:
