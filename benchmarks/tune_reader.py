@@ -68,7 +68,7 @@ def tune_temperature(qa: QA, factoids, lists, passages: dict) -> list[dict]:
     for t in TEMPERATURES:
         reader.temperature = t
         answers = {
-            q.id: read_spans(q.body, passages[q.id], "factoid", reader, cfg, False).answers
+            q.id: read_spans(q.body, passages[q.id], "factoid", qa.components, cfg, False).answers
             for q in tqdm(factoids, desc=f"Factoid, T={t}", unit="q")
         }
         mrr = round(scores(factoids, answers, "factoid")["mrr"], 4)
@@ -108,7 +108,7 @@ def tune_rank_prior(qa: QA, factoids, k: int) -> list[dict]:
     for prior in RANK_PRIORS:
         cfg = replace(qa.profile.reader, rank_prior=prior)
         answers = {
-            q.id: read_spans(q.body, hits[q.id], "factoid", qa.components.reader, cfg, True).answers
+            q.id: read_spans(q.body, hits[q.id], "factoid", qa.components, cfg, True).answers
             for q in tqdm(factoids, desc=f"Retrieved factoid, prior={prior}", unit="q")
         }
         grid.append(

@@ -1,9 +1,9 @@
 """The models a profile names, each built on first use from its typed section and then shared.
 
-One place builds the encoder, the reader, the yes/no and question-type classifiers and the
-annotator, so ``QA``, the CLI and the UI never construct a model themselves. Settings come in
-with the profile (``__init__``); weights load on first use or all at once with ``warm_up()``,
-so a server that only searches never loads the reader.
+One place builds the encoder, the reader, the yes/no, question-type and answer-type
+classifiers and the annotator, so ``QA``, the CLI and the UI never construct a model
+themselves. Settings come in with the profile (``__init__``); weights load on first use or all
+at once with ``warm_up()``, so a server that only searches never loads the reader.
 """
 
 from __future__ import annotations
@@ -79,6 +79,15 @@ class Components:
         return QuestionTypeClassifier(self._named("reader", "qtype_model", hint))
 
     @cached_property
+    def answer_type(self) -> QuestionTypeClassifier:
+        """The answer type a question expects, for the reader's answer-type prior."""
+        from qa.read.qtype import QuestionTypeClassifier
+
+        hint = _TRAIN_HINT.format(what="answer-type")
+        spec = self._named("reader", "answer_type_model", hint)
+        return QuestionTypeClassifier(spec, hint="train one with qa train answer-type")
+
+    @cached_property
     def annotator(self) -> Annotator:
         from qa.annotate.annotator import Annotator
 
@@ -112,6 +121,7 @@ class Components:
         for spec, component in (
             (reader.yesno_model, "yesno"),
             (reader.qtype_model, "qtype"),
+            (reader.answer_type_model, "answer_type"),
             (annotate.ner_model, "annotator"),
             (reader.model, "reader"),
             (self.profile.embedder.model, "encoder"),

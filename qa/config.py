@@ -98,6 +98,10 @@ class ReaderConfig:
     yesno_pooling: str = "mean"  # of the passages' log-odds: mean, max or attention
     yesno_passages: int = 10
     qtype_model: str = ""
+    # The answer type the question expects (qa.read.answer_type): a factoid or list candidate
+    # loses answer_type_weight * ln P(its type); no model or a weight of 0: off.
+    answer_type_model: str = ""
+    answer_type_weight: float = 0.0
     summary_sentences: int = 3
     summary_passages: int = 5
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from qa.annotate.entity_filter import plausible_entities
 from qa.annotate.relations import select_relations
-from qa.types import Annotations, Passage
+from qa.types import Annotations, Entity, Passage
 
 
 class Annotator:
@@ -67,14 +67,21 @@ class Annotator:
     def annotate(self, text: str) -> Annotations:
         return self.annotate_texts([text])[0]
 
+    def entities(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """The entities of each text, tagged in one batch, without those that cannot be
+        entities; no relations (the answer-type prior needs only these)."""
+        if not texts:
+            return []
+        self.tagger.warm_up()
+        return [plausible_entities(tagged) for tagged in self.tagger.tag(list(texts))]
+
     def annotate_texts(self, texts: Sequence[str]) -> list[Annotations]:
         """All texts tagged in one batch; relations sentence by sentence within each text."""
         if not texts:
             return []
         self.warm_up()
         out = []
-        for text, tagged in zip(texts, self.tagger.tag(list(texts))):
-            entities = plausible_entities(tagged)
+        for text, entities in zip(texts, self.entities(texts)):
             relations = (
                 self.relations.predict(text, entities, self.families_off) if self.relations else []
             )

@@ -70,6 +70,17 @@ def cmd_train_qtype(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_answer_type(args: argparse.Namespace) -> int:
+    from qa.annotate.annotator import Annotator
+    from qa.train.answer_type import answer_type_pairs, train_answer_type
+
+    tagger = Annotator(args.ner_model, device=args.device)
+    train, dev = answer_type_pairs(args.train, args.dev, tagger.entities)
+    result = train_answer_type(train, dev, args.output, args.ner_model, command_line())
+    print_json(result)
+    return 0
+
+
 def cmd_train_ner(args: argparse.Namespace) -> int:
     from qa.train.ner import train_ner
 
@@ -140,6 +151,18 @@ def _register_bioasq_trainers(train: argparse._SubParsersAction) -> None:
     p = _golden_parser(train, "qtype", "fit the question-type classifier on BioASQ questions")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.set_defaults(func=cmd_train_qtype)
+
+    p = _golden_parser(
+        train, "answer-type", "fit the expected-answer-type classifier on BioASQ questions"
+    )
+    p.add_argument(
+        "--ner-model",
+        default="qa-models:ner-minilm-biomed",
+        help="the NER model that types the gold answers (the one the profile annotates with)",
+    )
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1…")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.set_defaults(func=cmd_train_answer_type)
 
 
 def _register_ner(train: argparse._SubParsersAction) -> None:

@@ -8,8 +8,8 @@ see :class:`qa.read.reader.Reading`), the result says it abstained, and the chat
 the API show the evidence instead of answers. The passages behind
 the top answers can then be annotated, their entities marked inside each answer.
 
-The models come from an object with ``reader``, ``yesno``, ``qtype``, ``encoder`` and
-``annotator`` attributes (``qa.components.Components``), touched only when a question needs
+The models come from an object with ``reader``, ``yesno``, ``qtype``, ``answer_type``,
+``encoder`` and ``annotator`` attributes (``qa.components.Components``), touched only when a question needs
 them, so a yes/no question never loads the span reader.
 """
 
@@ -23,7 +23,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from qa.config import AnnotateConfig, ReaderConfig
 from qa.errors import check_choice
-from qa.types import QUESTION_TYPES, SPAN_TYPES, Annotations, Answer, Hit, Passage, QAResult, YesNo
+from qa.types import (
+    QUESTION_TYPES,
+    SPAN_TYPES,
+    Annotations,
+    Answer,
+    Entity,
+    Hit,
+    Passage,
+    QAResult,
+    YesNo,
+)
 
 if TYPE_CHECKING:
     from qa.read.qtype import QuestionTypeClassifier
@@ -34,6 +44,7 @@ if TYPE_CHECKING:
 
 class PassageAnnotator(Protocol):
     def annotate_passages(self, passages: Sequence[Passage]) -> dict[str, Annotations]: ...
+    def entities(self, texts: Sequence[str]) -> list[list[Entity]]: ...
 
 
 class AnswerModels(Protocol):
@@ -45,6 +56,8 @@ class AnswerModels(Protocol):
     def yesno(self) -> YesNoClassifier: ...
     @property
     def qtype(self) -> QuestionTypeClassifier: ...
+    @property
+    def answer_type(self) -> QuestionTypeClassifier: ...
     @property
     def encoder(self) -> SentenceEncoder: ...
     @property
@@ -83,7 +96,7 @@ def answer_passages(
     )
     if qtype in SPAN_TYPES:
         with timed(timings, "read_ms"):
-            found = read_spans(question, texts, qtype, models.reader, reader, ranked)
+            found = read_spans(question, texts, qtype, models, reader, ranked)
         result.answers, result.answerability = found.answers, round(found.answerability, 4)
         result.abstained = found.answerability < reader.abstain_below
     elif qtype == "yesno":
@@ -121,23 +134,41 @@ def read_spans(
     question: str,
     passages: Sequence[Passage],
     qtype: str,
-    reader: Reader,
+    models: AnswerModels,
     cfg: ReaderConfig,
     ranked: bool,
 ) -> Reading:
     """Factoid: the best ``factoid_answers`` spans; list: the items ``select_list`` keeps; with
-    the passages' answerability either way."""
+    the passages' answerability either way. Candidates of the type the question expects are
+    preferred first (``answer_type_weight``)."""
     from qa.read.clean import fold_enumerations
     from qa.read.reader import Reading, select_list
 
     if qtype == "factoid":
         prior = cfg.rank_prior if ranked else 0.0
         # More candidates than slots: an enumeration folded into a better answer frees one.
-        pool = reader.reading(question, passages, 4 * cfg.factoid_answers, rank_prior=prior)
-        return Reading(fold_enumerations(pool.answers)[: cfg.factoid_answers], pool.answerability)
-    candidates = reader.reading(question, passages, top_k=max(20, cfg.list_max_items))
-    chosen = select_list(candidates.answers, cfg.list_delta, cfg.list_max_items, cfg.list_split)
+        pool = models.reader.reading(question, passages, 4 * cfg.factoid_answers, rank_prior=prior)
+        answers = fold_enumerations(expected_first(question, pool.answers, models, cfg))
+        return Reading(answers[: cfg.factoid_answers], pool.answerability)
+    candidates = models.reader.reading(question, passages, top_k=max(20, cfg.list_max_items))
+    answers = expected_first(question, candidates.answers, models, cfg)
+    chosen = select_list(answers, cfg.list_delta, cfg.list_max_items, cfg.list_split)
     return Reading(chosen, candidates.answerability)
+
+
+def expected_first(
+    question: str, answers: Sequence[Answer], models: AnswerModels, cfg: ReaderConfig
+) -> list[Answer]:
+    """The answers re-scored by the answer-type prior (:mod:`qa.read.answer_type`), best
+    first; as they are when the profile has no answer-type model or a weight of 0."""
+    if not (cfg.answer_type_model and cfg.answer_type_weight and answers):
+        return list(answers)
+    from qa.read.answer_type import answer_types, prefer_expected
+
+    classifier = models.answer_type
+    expected = dict(zip(classifier.labels, classifier.probabilities([question])[0].tolist()))
+    types = answer_types(answers, models.annotator.entities)
+    return prefer_expected(answers, types, expected, cfg.answer_type_weight)
 
 
 def write_ideal(

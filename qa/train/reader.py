@@ -87,7 +87,7 @@ def examples_from_golden(questions: Iterable[GoldQuestion]) -> list[SpanExample]
         names = sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
         found, missing = [], []
         for snippet in q.snippets:
-            matches = [m for m in (_whole_word(name, snippet.text) for name in names) if m]
+            matches = [m for m in (whole_word(name, snippet.text) for name in names) if m]
             found += [SpanExample(q.body, snippet.text, m.start(), m.end()) for m in matches]
             if not matches:
                 missing.append(snippet.text)
@@ -98,7 +98,7 @@ def examples_from_golden(questions: Iterable[GoldQuestion]) -> list[SpanExample]
     return examples
 
 
-def _whole_word(name: str, text: str) -> re.Match | None:
+def whole_word(name: str, text: str) -> re.Match | None:
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, flags=re.IGNORECASE)
 
 
