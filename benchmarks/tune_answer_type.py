@@ -4,8 +4,10 @@ With the answer-type model given by ``--model`` (trained without the ``--tune`` 
 the profile's other settings, every weight on the grid is scored over the ``--tune`` files
 (9B): factoid strict / lenient accuracy and MRR and list F1 over gold snippets, and, with
 ``--index``, factoid MRR over the top ``k`` retrieved passages. The weight with the best
-factoid MRR + list F1 over gold snippets wins (ties go to the smaller weight). The ``--report``
-files (10B) are read only after the choice, at weight 0 (no prior) and at the chosen weight.
+factoid MRR + list F1 over gold snippets wins (ties go to the smaller weight), for each form of
+the prior (``answer_type_form``: ln P(type), or its lift over the type's training share). The
+``--report`` files (10B) are read only after the choice, at weight 0 (no prior), at the chosen
+setting and at the one with the best factoid MRR alone.
 The reader's spans and the tagger's entities are computed once per question and reused by
 every weight (the prior acts after both). Prints JSON.
 
@@ -30,6 +32,7 @@ from qa.pipeline import QA
 from qa.read.answering import read_spans
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
+FORMS = ("probability", "lift")
 
 
 def tag_once(annotator) -> None:
@@ -44,10 +47,13 @@ def tag_once(annotator) -> None:
     annotator.entities = entities
 
 
-def score_weight(qa: QA, questions: dict, passages: dict, weight: float, ranked: bool) -> dict:
+def score_weight(
+    qa: QA, questions: dict, passages: dict, setting: tuple[str, float], ranked: bool
+) -> dict:
     """The official measures of the factoid (and, over gold snippets, list) questions."""
-    cfg = replace(qa.profile.reader, answer_type_weight=weight)
-    figures = {"answer_type_weight": weight}
+    form, weight = setting
+    cfg = replace(qa.profile.reader, answer_type_form=form, answer_type_weight=weight)
+    figures: dict = {"answer_type_form": form, "answer_type_weight": weight}
     for qtype, asked in questions.items():
         answers = {
             q.id: read_spans(q.body, passages[q.id], qtype, qa.components, cfg, ranked).answers
@@ -62,8 +68,9 @@ def score_weight(qa: QA, questions: dict, passages: dict, weight: float, ranked:
     return figures
 
 
-def measure(qa: QA, files: list[str], weights, k: int) -> list[dict]:
-    """Each weight's figures over gold snippets, and over retrieved passages with an index."""
+def measure(qa: QA, files: list[str], settings, k: int) -> list[dict]:
+    """Each (form, weight)'s figures over gold snippets, and over retrieved passages with an
+    index."""
     asked = [q for q in load_golden(files) if q.snippets and q.exact_answer]
     questions = {t: [q for q in asked if q.type == t] for t in ("factoid", "list")}
     gold = {q.id: list(snippet_passages(q.snippets)) for q in asked}
@@ -72,10 +79,10 @@ def measure(qa: QA, files: list[str], weights, k: int) -> list[dict]:
         factoids = tqdm(questions["factoid"], desc="Retrieving", unit="q", leave=False)
         hits = {q.id: qa.search(q.body, k=k) for q in factoids}
     rows = []
-    for weight in weights:
-        row = score_weight(qa, questions, gold, weight, ranked=False)
+    for setting in settings:
+        row = score_weight(qa, questions, gold, setting, ranked=False)
         if hits:
-            retrieved = score_weight(qa, {"factoid": questions["factoid"]}, hits, weight, True)
+            retrieved = score_weight(qa, {"factoid": questions["factoid"]}, hits, setting, True)
             row["retrieved_factoid_mrr"] = retrieved["factoid_mrr"]
         rows.append(row)
     return rows
@@ -89,6 +96,8 @@ def main() -> None:
     parser.add_argument("--report", nargs="*", default=[], help="batches to report on once")
     parser.add_argument("--index", default=None, help="also score retrieved factoid MRR")
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--weights", nargs="+", type=float, default=WEIGHTS)
+    parser.add_argument("--forms", nargs="+", choices=FORMS, default=FORMS)
     args = parser.parse_args()
     profile = load_profile(args.profile)
     model = args.model or profile.reader.answer_type_model
@@ -97,12 +106,15 @@ def main() -> None:
     read_once(qa.components.reader)
     tag_once(qa.components.annotator)
     files = lambda patterns: sorted({f for p in patterns for f in glob.glob(p)})  # noqa: E731
-    grid = measure(qa, files(args.tune), WEIGHTS, args.k)
+    settings = [("probability", 0.0)] + [(f, w) for f in args.forms for w in args.weights if w]
+    grid = measure(qa, files(args.tune), settings, args.k)
     best = max(grid, key=lambda r: (r["factoid_mrr"] + r["list_f1"], -r["answer_type_weight"]))
-    result = {"model": model, "tuned_on": grid, "chosen": best["answer_type_weight"]}
+    best_factoid = max(grid, key=lambda r: (r["factoid_mrr"], -r["answer_type_weight"]))
+    chosen = [(r["answer_type_form"], r["answer_type_weight"]) for r in (best, best_factoid)]
+    result = {"model": model, "tuned_on": grid, "chosen": chosen[0], "best_factoid": chosen[1]}
     if args.report:
-        weights = sorted({0.0, best["answer_type_weight"]})
-        result["report"] = measure(qa, files(args.report), weights, args.k)
+        reported = list(dict.fromkeys([("probability", 0.0), *chosen]))
+        result["report"] = measure(qa, files(args.report), reported, args.k)
     print(json.dumps(result, indent=2))
 
 

@@ -102,6 +102,8 @@ class ReaderConfig:
     # loses answer_type_weight * ln P(its type); no model or a weight of 0: off.
     answer_type_model: str = ""
     answer_type_weight: float = 0.0
+    # "probability": the gain is ln P(type); "lift": ln(P(type) / the type's training share).
+    answer_type_form: str = "probability"
     summary_sentences: int = 3
     summary_passages: int = 5
 
@@ -222,6 +224,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("index", "bm25_stopwords"): ("en", "en_plus"),
     ("ui", "mode"): RETRIEVAL_MODES,
     ("reader", "yesno_pooling"): ("mean", "max", "attention"),
+    ("reader", "answer_type_form"): ("probability", "lift"),
     ("runtime", "backend"): BACKENDS,
     ("runtime", "index_bf16"): BF16_CHOICES,
 }
@@ -232,6 +235,7 @@ _MINIMUM = {
     ("index", "ivf_refine"): 0,
     ("index", "shard_size"): 1,
     ("annotate", "relations_per_passage"): 1,
+    ("reader", "answer_type_weight"): 0.0,
     **{
         ("annotate", f"relations_min_score_{family}"): 0.0
         for family in ("chemical_disease", "chemical_gene", "chemical_chemical", "gene_disease")

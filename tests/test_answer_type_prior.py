@@ -124,3 +124,57 @@ def test_qa_train_answer_type_learns_the_types_from_the_question_words(
     assert model.predict("Which gene is mutated in disorder 7?")[0] == "gene"
     assert model.predict("How many patients carry variant 8?")[0] == "number"
     assert "typed by the NER model" in (out / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_lift_form_weighs_a_type_against_how_common_it_is() -> None:
+    passage = Passage("p1", "Most patients are girls. Rett syndrome is caused by MECP2 mutations.")
+    answers = [answer("girls", passage, 1.0), answer("MECP2", passage, 1.0)]
+    expected = {"gene": 0.3, "other": 0.6}
+    plain = prefer_expected(answers, ["other", "gene"], expected, 1.0)
+    assert [a.text for a in plain] == ["girls", "MECP2"]
+    # Genes are 10% of the training questions: a 30% chance is three times the usual.
+    lift = prefer_expected(answers, ["other", "gene"], expected, 1.0, {"gene": 0.1, "other": 0.5})
+    assert [a.text for a in lift] == ["MECP2", "girls"]
+    assert lift[0].score == pytest.approx(1.0 + math.log(3.0))
+
+
+def test_the_pipeline_prefers_answers_of_the_type_the_question_expects(
+    tmp_path: Path, oracle_folder: Path
+) -> None:
+    """The shipped reader answers MECP2; an answer-type model that (trained so) expects no
+    entity for this wording puts the best span that is none first."""
+    from dataclasses import replace
+
+    from qa.config import load_profile
+    from qa.pipeline import QA
+    from qa.train.answer_type import answer_type_pairs, train_answer_type
+
+    questions = [
+        {
+            "id": f"d{i}",
+            "type": "factoid",
+            "body": f"Which gene is mutated in disorder {i}?",
+            "exact_answer": [["a deletion"]],
+            "snippets": [{"text": f"Disorder {i} is caused by a deletion."}],
+        }
+        for i in range(6)
+    ]
+    gold = tmp_path / "gold.json"
+    gold.write_text(json.dumps({"questions": questions}), encoding="utf-8")
+    tagger = Annotator(str(oracle_folder))
+    train, _ = answer_type_pairs([gold], [], tagger.entities)
+    train_answer_type(train, [], tmp_path / "atype", str(oracle_folder))
+
+    profile = load_profile("embedded")
+    passages = [Passage("a", "Rett syndrome is caused by mutations in the MECP2 gene.")]
+    question = "Which gene is mutated in Rett syndrome?"
+    top = {}
+    for weight in (0.0, 50.0):
+        reader = replace(
+            profile.reader, answer_type_model=str(tmp_path / "atype"), answer_type_weight=weight
+        )
+        annotate = replace(profile.annotate, ner_model=str(oracle_folder), relations_model="")
+        qa = QA(None, replace(profile, reader=reader, annotate=annotate), device="cpu")
+        top[weight] = qa.answer(question, passages, qtype="factoid", annotate=False).answers[0]
+    assert top[0.0].text == "MECP2"
+    assert top[50.0].text == "mutations in the MECP2"  # MECP2 covers under half of it

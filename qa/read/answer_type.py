@@ -79,14 +79,20 @@ def answer_types(
 
 
 def prefer_expected(
-    answers: Sequence[Answer], types: Sequence[str], expected: dict[str, float], weight: float
+    answers: Sequence[Answer],
+    types: Sequence[str],
+    expected: dict[str, float],
+    weight: float,
+    shares: dict[str, float] | None = None,
 ) -> list[Answer]:
     """The answers re-scored by ``weight * ln P(type)`` (``expected``: type -> probability),
-    best first."""
-    rescored = [
-        dataclasses.replace(
-            a, score=a.score + weight * math.log(max(expected.get(t, 0.0), PROBABILITY_FLOOR))
-        )
-        for a, t in zip(answers, types)
-    ]
+    best first. With ``shares`` (each type's share of the training questions) the gain is
+    ``weight * ln(P(type) / share)``: what this question says beyond how common the type is."""
+    shares = shares or {}
+
+    def gain(kind: str) -> float:
+        p = max(expected.get(kind, 0.0), PROBABILITY_FLOOR)
+        return weight * math.log(p / max(shares.get(kind, 1.0), PROBABILITY_FLOOR))
+
+    rescored = [dataclasses.replace(a, score=a.score + gain(t)) for a, t in zip(answers, types)]
     return sorted(rescored, key=lambda a: -a.score)

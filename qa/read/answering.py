@@ -168,7 +168,8 @@ def expected_first(
     classifier = models.answer_type
     expected = dict(zip(classifier.labels, classifier.probabilities([question])[0].tolist()))
     types = answer_types(answers, models.annotator.entities)
-    return prefer_expected(answers, types, expected, cfg.answer_type_weight)
+    shares = classifier.label_shares if cfg.answer_type_form == "lift" else None
+    return prefer_expected(answers, types, expected, cfg.answer_type_weight, shares)
 
 
 def write_ideal(

@@ -77,6 +77,8 @@ class QuestionTypeClassifier:
         if self.weight.shape != (len(meta["labels"]), len(self.vocab)):
             raise ModelLoadError(f"{self.path}: weights do not match the vocabulary; retrain it.")
         self._labels = list(meta["labels"])
+        # Each label's share of the training questions (older models did not keep it).
+        self.label_shares = dict(meta.get("label_shares", {}))
 
     @property
     def labels(self) -> list[str]:

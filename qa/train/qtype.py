@@ -78,7 +78,8 @@ def train_question_classifier(
     )
     with staged_folder(out, is_model_folder, "a model folder") as tmp:
         save_file({"weight": weight, "bias": bias}, str(tmp / WEIGHTS_FILE))
-        meta = {"kind": kind, "labels": labels, "vocab": vocab}
+        shares = {t: round(n / len(train), 6) for t, n in Counter(t for _, t in train).items()}
+        meta = {"kind": kind, "labels": labels, "label_shares": shares, "vocab": vocab}
         (tmp / META_FILE).write_text(json.dumps(meta) + "\n", encoding="utf-8")
         model = QuestionTypeClassifier(str(tmp))
         result = {
