@@ -21,9 +21,9 @@ MRR over all questions and over the ones answered.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 
+from patterns import matching_files
 from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import load_golden, snippet_passage_id
@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--present-share", type=float, default=0.05)
     parser.add_argument("--threshold", type=float, default=None)
     args = parser.parse_args()
-    files = sorted({f for pattern in args.gold for f in glob.glob(pattern)})
+    files = matching_files(args.gold)
     qa = QA.load(args.index)
     questions = [q for q in load_golden(files) if q.type == "factoid" and q.snippets]
     runs = read_both_ways(qa, questions, args.k)

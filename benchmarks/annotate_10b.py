@@ -18,11 +18,12 @@ change (``PYTHONPATH=/path/to/old/checkout``) and after it:
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import statistics
 import time
 from collections import Counter
+
+from patterns import matching_files
 
 from qa.corpus.bioasq import load_golden, snippet_passages
 from qa.pipeline import QA
@@ -64,7 +65,7 @@ def main() -> None:
     parser.add_argument("--profile", default=None)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    files = sorted({f for pattern in args.gold for f in glob.glob(pattern)})
+    files = matching_files(args.gold)
     chosen, extras = sample(files, args.per_file, args.also)
     annotator = QA.load(None, profile=args.profile, device="cpu").components.annotator
     annotator.warm_up()

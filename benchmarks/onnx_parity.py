@@ -24,7 +24,6 @@ Every backend gets its own models in one process; the exported graphs are cached
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import platform
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from patterns import matching_files
 
 from qa.config import BACKENDS, cpu_has_bf16, load_profile, with_backend
 from qa.corpus.bioasq import GoldQuestion, load_golden
@@ -147,7 +147,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    gold = sorted({f for pattern in args.gold for f in glob.glob(pattern)})
+    gold = matching_files(args.gold)
     if not gold:
         raise SystemExit(f"No golden files match {args.gold}: pass --gold FILES.")
     questions = load_golden(gold)[: args.limit or None]

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import platform
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from patterns import matching_files
 
 from qa.config import BACKENDS
 from qa.corpus.bioasq import load_golden
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    files = sorted({f for pattern in args.questions for f in glob.glob(pattern)})
+    files = matching_files(args.questions)
     questions = load_golden(files)[: args.limit]
     qa = QA.load(args.index, profile=args.profile, device=args.device, backend=args.backend)
     warm = questions[0].body

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import platform
 import statistics
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from patterns import matching_files
 
 from qa.config import BACKENDS, BF16_CHOICES
 from qa.corpus.bioasq import load_golden
@@ -217,7 +217,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    files = sorted({f for pattern in args.questions for f in glob.glob(pattern)})
+    files = matching_files(args.questions)
     if not files:
         raise SystemExit(f"No golden files match {args.questions}: pass --questions FILES.")
     questions = [q.body for q in load_golden(files)][: args.queries]

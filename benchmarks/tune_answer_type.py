@@ -19,10 +19,10 @@ every weight (the prior acts after both). Prints JSON.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 from dataclasses import replace
 
+from patterns import matching_files
 from tqdm.auto import tqdm
 from tune_reader import read_once, scores
 
@@ -105,16 +105,15 @@ def main() -> None:
     qa = QA.load(args.index, profile=profile)
     read_once(qa.components.reader)
     tag_once(qa.components.annotator)
-    files = lambda patterns: sorted({f for p in patterns for f in glob.glob(p)})  # noqa: E731
     settings = [("probability", 0.0)] + [(f, w) for f in args.forms for w in args.weights if w]
-    grid = measure(qa, files(args.tune), settings, args.k)
+    grid = measure(qa, matching_files(args.tune), settings, args.k)
     best = max(grid, key=lambda r: (r["factoid_mrr"] + r["list_f1"], -r["answer_type_weight"]))
     best_factoid = max(grid, key=lambda r: (r["factoid_mrr"], -r["answer_type_weight"]))
     chosen = [(r["answer_type_form"], r["answer_type_weight"]) for r in (best, best_factoid)]
     result = {"model": model, "tuned_on": grid, "chosen": chosen[0], "best_factoid": chosen[1]}
     if args.report:
         reported = list(dict.fromkeys([("probability", 0.0), *chosen]))
-        result["report"] = measure(qa, files(args.report), reported, args.k)
+        result["report"] = measure(qa, matching_files(args.report), reported, args.k)
     print(json.dumps(result, indent=2))
 
 

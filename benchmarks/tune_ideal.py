@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import glob
 import itertools
 import json
 
 import torch
+from patterns import matching_files
 from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passages
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--profile", default=None)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    files = sorted({f for pattern in args.gold for f in glob.glob(pattern)})
+    files = matching_files(args.gold)
     questions = [q for q in load_golden(files) if q.type == "summary" and q.ideal_answer]
     qa = QA.load(None, profile=args.profile, device=args.device)
     shipped = (qa.profile.reader.summary_passages, qa.profile.reader.summary_sentences)

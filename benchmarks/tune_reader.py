@@ -18,10 +18,10 @@ and report 10B once with ``qa eval bioasq``.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 from dataclasses import replace
 
+from patterns import matching_files
 from tqdm.auto import tqdm
 
 from qa.config import load_profile
@@ -130,7 +130,7 @@ def main() -> None:
         profile = replace(profile, reader=replace(profile.reader, model=args.model))
     qa = QA.load(args.index, profile=profile)
     read_once(qa.components.reader)
-    files = sorted({f for pattern in args.gold for f in glob.glob(pattern)})
+    files = matching_files(args.gold)
     questions = [q for q in load_golden(files) if q.snippets and q.exact_answer]
     passages = {q.id: list(snippet_passages(q.snippets)) for q in questions}
     factoids = [q for q in questions if q.type == "factoid"]

@@ -17,10 +17,10 @@ class.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import math
 
+from patterns import matching_files
 from tqdm.auto import tqdm
 
 from qa.config import load_profile
@@ -81,11 +81,10 @@ def main() -> None:
     classifier = YesNoClassifier(
         args.model or reader.yesno_model, max_passages=reader.yesno_passages
     )
-    files = lambda patterns: sorted({f for p in patterns for f in glob.glob(p)})  # noqa: E731
-    per_pooling, chosen = choose(question_odds(classifier, files(args.tune)))
+    per_pooling, chosen = choose(question_odds(classifier, matching_files(args.tune)))
     result = {"model": args.model or reader.yesno_model, "tuned_on": per_pooling, "chosen": chosen}
     if args.report:
-        odds = question_odds(classifier, files(args.report))
+        odds = question_odds(classifier, matching_files(args.report))
         current = {"pooling": reader.yesno_pooling, "threshold": reader.yesno_threshold}
         result["report"] = {
             "chosen": scores(odds, chosen["pooling"], chosen["threshold"]),
