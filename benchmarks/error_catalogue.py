@@ -137,6 +137,8 @@ CASES: tuple[Case, ...] = (
     case("train yesno: --held-out not PubMedQA labels", "train yesno --train a -o {out}/m --held-out {ws}/gold.json", 2, "pass PubMedQA's test_ground_truth.json"),
     case("train qtype: missing training file", "train qtype --train {ws}/absent.json -o {out}/m", 2, "absent.json"),
     case("train qtype: training file not JSON", "train qtype --train {ws}/not-json.jsonl -o {out}/m", 2, "not-json.jsonl"),
+    case("train answer-type: no factoid or list question", "train answer-type --train {ws}/yesno-gold.json -o {out}/m", 2, "no factoid or list question"),
+    case("train answer-type: NER model without weights", "train answer-type --train {ws}/gold.json --ner-model {ws}/no-weights -o {out}/m", 2, "no-weights"),
     # --- qa annotate ---
     case("annotate: a text and --file", "annotate some --file {ws}/passages.jsonl", 2, "Give either a text"),
     case("annotate: missing --file", "annotate --file {ws}/absent.txt", 2, "No file"),
@@ -246,6 +248,9 @@ def _files() -> dict[str, str | bytes]:
         "laughs.xml": _laughs(),
         "documents-5.json": _gold(5),
         "gold.json": _gold(["http://www.ncbi.nlm.nih.gov/pubmed/1"]),
+        "yesno-gold.json": json.dumps(
+            {"questions": [{"id": "y", "type": "yesno", "body": "Is it?", "exact_answer": "yes"}]}
+        ),
         "nan-offset.json": json.dumps(submission),  # json writes NaN, as Python reads it
         "empty.jsonl": "",
         "duplicates.jsonl": _jsonl([PASSAGES[0], PASSAGES[0]]),

@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from qa.corpus.bioasq import GoldQuestion, load_golden
+from qa.errors import InvalidInput
 from qa.read.answer_type import ANSWER_TYPES, span_type
 from qa.read.qtype import META_FILE, WEIGHTS_FILE
 from qa.train.qtype import TypedQuestion, train_question_classifier
@@ -43,11 +44,15 @@ def item_type(names: Sequence[str], texts: Sequence[str], tagged: Sequence[list[
     return typed[0] if typed else ("other" if votes else "")
 
 
+def answered_span_questions(questions: Sequence[GoldQuestion]) -> list[GoldQuestion]:
+    return [q for q in questions if q.type in SPAN_TYPES and synonyms(q.exact_answer, q.type)]
+
+
 def label_questions(
     questions: Sequence[GoldQuestion], tag: Tagger, batch: int = 64
 ) -> list[TypedQuestion]:
     """(body, expected answer type) of each factoid and list question with a gold answer."""
-    asked = [q for q in questions if q.type in SPAN_TYPES and synonyms(q.exact_answer, q.type)]
+    asked = answered_span_questions(questions)
     labelled = []
     for start in tqdm(range(0, len(asked), batch), desc="Typing gold answers", unit="batch"):
         chunk = asked[start : start + batch]
@@ -72,7 +77,13 @@ def answer_type_pairs(
 ) -> tuple[list[TypedQuestion], list[TypedQuestion]]:
     """(train, dev) labelled questions; a training question that is also a dev question (case
     aside) is left out of train, as for the question-type classifier."""
-    train = label_questions(load_golden(train_paths), tag)
+    questions = load_golden(train_paths)
+    if not answered_span_questions(questions):
+        raise InvalidInput(
+            "The --train files hold no factoid or list question with a gold answer: the "
+            "answer-type classifier learns from those (BioASQ golden files, 4B-8B)."
+        )
+    train = label_questions(questions, tag)
     dev = label_questions(load_golden(dev_paths), tag) if dev_paths else []
     dev_bodies = {body.lower() for body, _ in dev}
     return [(b, t) for b, t in train if b.lower() not in dev_bodies], dev
