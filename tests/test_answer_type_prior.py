@@ -178,3 +178,12 @@ def test_the_pipeline_prefers_answers_of_the_type_the_question_expects(
         top[weight] = qa.answer(question, passages, qtype="factoid", annotate=False).answers[0]
     assert top[0.0].text == "MECP2"
     assert top[50.0].text == "mutations in the MECP2"  # MECP2 covers under half of it
+
+
+def test_the_shipped_answer_type_model_expects_genes_drugs_and_numbers() -> None:
+    model = QuestionTypeClassifier("qa-models:answer-type-bioasq")
+    assert model.predict("Which gene is mutated in Rett syndrome?")[0] == "gene"
+    assert model.predict("Which drug is used to treat chronic myeloid leukemia?")[0] == "chemical"
+    assert model.predict("How many genes are imprinted in humans?")[0] == "number"
+    assert set(model.label_shares) <= set(model.labels)
+    assert sum(model.label_shares.values()) == pytest.approx(1.0, abs=1e-4)

@@ -9,8 +9,8 @@ the API show the evidence instead of answers. The passages behind
 the top answers can then be annotated, their entities marked inside each answer.
 
 The models come from an object with ``reader``, ``yesno``, ``qtype``, ``answer_type``,
-``encoder`` and ``annotator`` attributes (``qa.components.Components``), touched only when a question needs
-them, so a yes/no question never loads the span reader.
+``encoder`` and ``annotator`` attributes (``qa.components.Components``), touched only when a
+question needs them, so a yes/no question never loads the span reader.
 """
 
 from __future__ import annotations
