@@ -100,6 +100,13 @@ class ReaderConfig:
     qtype_model: str = ""
     summary_sentences: int = 3
     summary_passages: int = 5
+    # Phase-A snippets (qa.read.snippets): each retrieved passage submitted as its best run of
+    # this many consecutive sentences (0: the whole passage), a sentence scoring its cosine to
+    # the question + lexical_weight * (share of the question's content words it holds) +
+    # answer_bonus (when it holds a reader answer).
+    snippet_sentences: int = 0
+    snippet_lexical_weight: float = 0.0
+    snippet_answer_bonus: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -228,6 +235,7 @@ _MINIMUM = {
     ("index", "ivf_refine"): 0,
     ("index", "shard_size"): 1,
     ("annotate", "relations_per_passage"): 1,
+    ("reader", "snippet_sentences"): 0,
     **{
         ("annotate", f"relations_min_score_{family}"): 0.0
         for family in ("chemical_disease", "chemical_gene", "chemical_chemical", "gene_disease")
