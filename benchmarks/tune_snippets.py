@@ -5,7 +5,8 @@ snippet passages' sentences against the question once; then cuts the same passag
 setting of the grid and scores the submission's snippets with the official phase-A measures
 (version 9): mean precision, recall, F1 and MAP. ``snippet_sentences = 0`` is the whole
 passage, as before sentence-level snippets. Prints JSON: every setting's figures, the best by
-snippet F1 and by MAP. Choose on 9B; 10B is the development split, scored once with
+snippet F1 (BioASQ's official snippet measure since 9B, since AP over overlapping character
+spans can exceed 1) and by MAP. Choose on 9B; 10B is the development split, scored once with
 ``qa eval bioasq``.
 
     python benchmarks/tune_snippets.py --gold ../shared/data/bioasq/*/*9B[1-5]_golden.json \\
