@@ -3,7 +3,7 @@
 Two modes, as in the challenge: phase B reads the gold snippets of each question
 (``snippets="gold"``); the retrieval mode answers from the index's passages, so retrieval and
 reading are scored together, and the documents and snippets of the submission are scored as
-phase A (each retrieved passage submitted as its best sentences, ``[reader]
+phase A (each retrieved passage a snippet, whole or cut to its best sentences by ``[reader]
 snippet_sentences``). The submission is written in the official format first and scored from
 that file's content by the same code as ``qa eval score``, so the figures are those of the
 submission.
