@@ -106,6 +106,14 @@ class ReaderConfig:
     answer_type_form: str = "probability"
     summary_sentences: int = 3
     summary_passages: int = 5
+    # Phase-A snippets (qa.read.snippets): each retrieved passage submitted as its best run of
+    # this many consecutive sentences (0: the whole passage), a sentence scoring its cosine to
+    # the question + lexical_weight * (share of the question's content words it holds) +
+    # answer_bonus (when it holds a reader answer). Whole passages scored the better snippet F1
+    # on 9B (qa/profiles/embedded.toml says by how much).
+    snippet_sentences: int = 0
+    snippet_lexical_weight: float = 0.0
+    snippet_answer_bonus: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -236,6 +244,7 @@ _MINIMUM = {
     ("index", "shard_size"): 1,
     ("annotate", "relations_per_passage"): 1,
     ("reader", "answer_type_weight"): 0.0,
+    ("reader", "snippet_sentences"): 0,
     **{
         ("annotate", f"relations_min_score_{family}"): 0.0
         for family in ("chemical_disease", "chemical_gene", "chemical_chemical", "gene_disease")

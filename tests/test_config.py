@@ -73,6 +73,7 @@ def test_every_section_is_typed_and_the_dict_round_trips() -> None:
     profile = load_profile("embedded")
     assert (profile.reader.answer_temperature, profile.reader.list_split) == (4.0, True)
     assert (profile.reader.yesno_pooling, profile.reader.abstain_below) == ("mean", -0.99)
+    assert profile.reader.snippet_sentences == 0  # whole passages: the best snippet F1 on 9B
     assert (profile.annotate.ner_model, profile.annotate.passages) == (
         "qa-models:ner-minilm-biomed",
         3,

@@ -3,8 +3,10 @@
 Two modes, as in the challenge: phase B reads the gold snippets of each question
 (``snippets="gold"``); the retrieval mode answers from the index's passages, so retrieval and
 reading are scored together, and the documents and snippets of the submission are scored as
-phase A. The submission is written in the official format first and scored from that file's
-content by the same code as ``qa eval score``, so the figures are those of the submission.
+phase A (each retrieved passage a snippet, whole or cut to its best sentences by ``[reader]
+snippet_sentences``). The submission is written in the official format first and scored from
+that file's content by the same code as ``qa eval score``, so the figures are those of the
+submission.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from qa.atomic import write_text
+from qa.config import ReaderConfig
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passages
 from qa.errors import QAError, check_choice
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a, evaluate_phase_b
 from qa.evaluate.retrieval import gold_passages, retrieval_metrics
+from qa.read.snippets import SnippetSelection, snippet_spans
 from qa.types import EXACT_TYPES, QUESTION_TYPES, SPAN_TYPES, Hit, Passage, QAResult
 
 PUBMED_URL = "http://www.ncbi.nlm.nih.gov/pubmed/"
@@ -32,32 +36,61 @@ SUBMITTED_DOCUMENTS = 10  # BioASQ accepts at most 10 documents and 10 snippets
 SUBMITTED_SNIPPETS = 10
 
 
-def submission_snippet(passage: Passage) -> dict[str, Any]:
-    """A passage as a BioASQ snippet: document URL, section and offsets inside that section."""
-    begin = int(passage.meta.get("begin") or 0) + int(passage.meta.get("char_offset") or 0)
+def submission_snippet(passage: Passage, span: tuple[int, int] | None = None) -> dict[str, Any]:
+    """A passage, or the ``span`` of its text, as a BioASQ snippet: document URL, section and
+    offsets inside that section (the end exclusive, as the golden files write it)."""
+    start, end = span if span is not None else (0, len(passage.text))
+    base = int(passage.meta.get("begin") or 0) + int(passage.meta.get("char_offset") or 0)
     section = str(passage.meta.get("section") or "abstract")
     if section.startswith("sections."):
         section = "abstract"
     return {
         "document": PUBMED_URL + passage.pmid,
-        "text": passage.text,
-        "offsetInBeginSection": begin,
-        "offsetInEndSection": begin + len(passage.text),
+        "text": passage.text[start:end],
+        "offsetInBeginSection": base + start,
+        "offsetInEndSection": base + end,
         "beginSection": section,
         "endSection": section,
     }
 
 
-def submission_entry(question: GoldQuestion, result: QAResult) -> dict[str, Any]:
-    """One question of a submission, with the keys and nesting of the golden files."""
+def snippet_passages_of(result: QAResult) -> list[Passage]:
+    """The passages a submission's snippets come from: the first ten hits with a PMID."""
+    return [h.passage for h in result.hits if h.passage.pmid][:SUBMITTED_SNIPPETS]
+
+
+def snippet_selection(reader: ReaderConfig) -> SnippetSelection:
+    return SnippetSelection(
+        reader.snippet_sentences, reader.snippet_lexical_weight, reader.snippet_answer_bonus
+    )
+
+
+def evidence_spans(qa, question: str, result: QAResult) -> list[tuple[int, int]]:
+    """Where each snippet passage's best sentences lie (``[reader] snippet_sentences``)."""
+    return snippet_spans(
+        question,
+        snippet_passages_of(result),
+        qa.components.encoder,
+        snippet_selection(qa.profile.reader),
+        answers=[a.text for a in result.answers],
+    )
+
+
+def submission_entry(
+    question: GoldQuestion, result: QAResult, spans: Sequence[tuple[int, int]] | None = None
+) -> dict[str, Any]:
+    """One question of a submission, with the keys and nesting of the golden files; ``spans``
+    (from :func:`evidence_spans`) cut the snippet passages to sentences, else they go whole."""
     with_pmid = [h.passage for h in result.hits if h.passage.pmid]
     documents = list(dict.fromkeys(PUBMED_URL + p.pmid for p in with_pmid))
+    passages = snippet_passages_of(result)
+    cuts = list(spans) if spans is not None else [None] * len(passages)
     entry: dict[str, Any] = {
         "id": question.id,
         "body": question.body,
         "type": question.type,
         "documents": documents[:SUBMITTED_DOCUMENTS],
-        "snippets": [submission_snippet(p) for p in with_pmid[:SUBMITTED_SNIPPETS]],
+        "snippets": [submission_snippet(p, cut) for p, cut in zip(passages, cuts, strict=True)],
         "ideal_answer": result.ideal_answer,
     }
     exact = conform(result.exact_answer(), question.type)
@@ -131,8 +164,10 @@ def _answer_question(
     return result, deep
 
 
-def _record(q: GoldQuestion, result: QAResult, latency_ms: float) -> dict[str, Any]:
-    entry = submission_entry(q, result)
+def _record(
+    q: GoldQuestion, result: QAResult, latency_ms: float, spans: list[tuple[int, int]] | None
+) -> dict[str, Any]:
+    entry = submission_entry(q, result, spans)
     return {
         "question": q,
         "result": result,
@@ -160,6 +195,8 @@ def _retrieval_figures(
         "snippet_map": round(phase_a["snippets"]["map"], 4),
         "document_f1": round(phase_a["documents"]["f_measure"], 4),
         "snippet_f1": round(phase_a["snippets"]["f_measure"], 4),
+        "snippet_precision": round(phase_a["snippets"]["mean_precision"], 4),
+        "snippet_recall": round(phase_a["snippets"]["mean_recall"], 4),
     }
 
 
@@ -246,7 +283,10 @@ def run_bioasq(
         result, deep[q.id] = _answer_question(
             qa, q, predicted if predict_types else q.type, snippets, k, mode
         )
-        records.append(_record(q, result, (time.perf_counter() - started) * 1000))
+        latency_ms = (time.perf_counter() - started) * 1000
+        # Retrieved passages are cut to sentences; gold snippets are submitted as they came.
+        spans = None if snippets == "gold" else evidence_spans(qa, q.body, result)
+        records.append(_record(q, result, latency_ms, spans))
     submission = {"questions": [r["entry"] for r in records]}
     mode_label = "gold snippets" if snippets == "gold" else f"retrieved ({mode}, k={k})"
     metrics = _metrics(
