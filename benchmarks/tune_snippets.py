@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import glob
 import itertools
 import json
+
+from patterns import matching_files
 
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a
 from qa.evaluate.run import run_bioasq, snippet_passages_of, submission_entry
@@ -54,7 +55,7 @@ def main() -> None:
     parser.add_argument("--index", required=True)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    files = sorted({f for pattern in args.gold for f in glob.glob(pattern)})
+    files = matching_files(args.gold)
     qa = QA.load(args.index, device=args.device)
     run = run_bioasq(qa, files, snippets=None)
     prepared = []
