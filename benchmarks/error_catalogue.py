@@ -319,7 +319,12 @@ def build_workspace(ws: Path) -> Path:
 
 # --- running a case ---------------------------------------------------------------------------
 
-BAR = re.compile(r"[^\n\r]*\d+%\|[^|\n\r]*\|[^\[\n\r]*\[[^\]\n\r]*\]")
+# A bar with a total ("Loading: 40%|####  | 2/5 [00:01<00:02, ...]") or without one, which tqdm
+# prints only when the command runs long enough ("Adding to index: 3passage [00:06, 2.2s/passage]").
+BAR = re.compile(
+    r"[^\n\r]*\d+%\|[^|\n\r]*\|[^\[\n\r]*\[[^\]\n\r]*\]"
+    r"|[^\n\r]*: \d+(?:\.\d+)?[^\s\d\[]* \[\d+:\d\d(?::\d\d)?, [^\]\n\r]*\]"
+)
 
 
 def message_lines(stderr: str) -> list[str]:
