@@ -1,4 +1,4 @@
-"""Choose the phase-A snippet setting (``[reader] snippet_*``, ``qa.read.snippets``) on BioASQ 9B.
+"""Choose ``[reader] snippet_sentences`` (``qa.read.snippets``) on BioASQ 9B.
 
 Answers every question once from the index, as ``qa eval bioasq --index`` does, and scores its
 snippet passages' sentences against the question once; then cuts the same passages with each
@@ -16,8 +16,6 @@ spans can exceed 1) and by MAP. Choose on 9B; 10B is the development split, scor
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import itertools
 import json
 
 from patterns import matching_files
@@ -25,19 +23,16 @@ from patterns import matching_files
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a
 from qa.evaluate.run import run_bioasq, snippet_passages_of, submission_entry
 from qa.pipeline import QA
-from qa.read.snippets import SnippetSelection, best_run, scored_sentences
+from qa.read.snippets import best_run, scored_sentences
 
 SENTENCES = (0, 1, 2, 3)
-# 100: the share of the question's words decides, the cosine only breaks ties.
-LEXICAL_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 100.0)
-ANSWER_BONUSES = (0.0, 0.1, 0.3)
 
 
-def score(prepared: list[dict], selection: SnippetSelection) -> dict:
-    """Phase-A snippet measures of the submission cut with ``selection``."""
+def score(prepared: list[dict], run: int) -> dict:
+    """Phase-A snippet measures of the submission cut to runs of ``run`` sentences."""
     entries = []
     for p in prepared:
-        spans = [best_run(x, s, selection) for x, s in zip(p["passages"], p["sentences"])]
+        spans = [best_run(x, s, run) for x, s in zip(p["passages"], p["sentences"])]
         entries.append(submission_entry(p["question"], p["result"], spans))
     snippets = evaluate_phase_a([p["question"].raw for p in prepared], entries, CURRENT_VERSION)
     snippets = snippets["snippets"]
@@ -62,17 +57,13 @@ def main() -> None:
     for record in run["records"]:
         q, result = record["question"], record["result"]
         passages = snippet_passages_of(result)
-        answers = [a.text for a in result.answers]
-        sentences = scored_sentences(q.body, passages, qa.components.encoder, answers)
+        sentences = scored_sentences(q.body, passages, qa.components.encoder)
         prepared.append(
             {"question": q, "result": result, "passages": passages, "sentences": sentences}
         )
     grid = []
-    for n, lexical, bonus in itertools.product(SENTENCES, LEXICAL_WEIGHTS, ANSWER_BONUSES):
-        if n == 0 and (lexical or bonus):
-            continue  # a whole passage is not scored
-        selection = SnippetSelection(n, lexical, bonus)
-        grid.append(dataclasses.asdict(selection) | score(prepared, selection))
+    for n in SENTENCES:
+        grid.append({"sentences": n} | score(prepared, n))
     print(
         json.dumps(
             {

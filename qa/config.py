@@ -107,13 +107,9 @@ class ReaderConfig:
     summary_sentences: int = 3
     summary_passages: int = 5
     # Phase-A snippets (qa.read.snippets): each retrieved passage submitted as its best run of
-    # this many consecutive sentences (0: the whole passage), a sentence scoring its cosine to
-    # the question + lexical_weight * (share of the question's content words it holds) +
-    # answer_bonus (when it holds a reader answer). Whole passages scored the better snippet F1
-    # on 9B (qa/profiles/embedded.toml says by how much).
+    # this many consecutive sentences by cosine to the question (0: the whole passage). Whole
+    # passages scored the better snippet F1 on 9B (qa/profiles/embedded.toml says by how much).
     snippet_sentences: int = 0
-    snippet_lexical_weight: float = 0.0
-    snippet_answer_bonus: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -73,13 +73,13 @@ def test_sentence_snippets_of_real_windows_point_into_their_gold_snippet(batch_i
     """A window of a long snippet, cut to its best sentence, keeps offsets into the section."""
     from qa.corpus.bioasq import snippet_passage_id
     from qa.evaluate.run import submission_snippet
-    from qa.read.snippets import SnippetSelection, snippet_spans
+    from qa.read.snippets import snippet_spans
 
     gold, index = batch_index
     question = load_golden([gold])[0]
     originals = {snippet_passage_id(s.text): s for q in load_golden([gold]) for s in q.snippets}
     windows = [p for p in index.passages if "#" in p.id]
-    spans = snippet_spans(question.body, windows, index.dense.encoder, SnippetSelection(1))
+    spans = snippet_spans(question.body, windows, index.dense.encoder, 1)
     for window, span in zip(windows, spans):
         snippet = submission_snippet(window, span)
         original = originals[window.meta["parent"]]

@@ -13,7 +13,7 @@ from qa.corpus import read_corpus
 from qa.corpus.split import sentence_spans
 from qa.errors import ConfigError
 from qa.evaluate.run import run_bioasq, submission_snippet, write_json
-from qa.read.snippets import ScoredSentence, SnippetSelection, best_run, snippet_spans
+from qa.read.snippets import best_run, snippet_spans
 from qa.types import Passage
 
 URL = "http://www.ncbi.nlm.nih.gov/pubmed/"
@@ -139,32 +139,26 @@ def test_a_passage_of_one_sentence_gives_the_same_snippet_as_before() -> None:
     text = "Rett syndrome is caused by mutations in the MECP2 gene on the X chromosome."
     passage = Passage("p", text, pmid="2001", meta={"section": "abstract", "begin": 40})
     for n in (1, 2):
-        [span] = snippet_spans("Which gene?", [passage], encoder, SnippetSelection(n))
+        [span] = snippet_spans("Which gene?", [passage], encoder, n)
         assert submission_snippet(passage, span) == submission_snippet(passage)
 
 
 def test_whole_passages_need_no_encoder() -> None:
     passages = [Passage("a", "One. Two. Three."), Passage("b", "Four.")]
-    assert snippet_spans("q", passages, None, SnippetSelection(0)) == [(0, 16), (0, 5)]
+    assert snippet_spans("q", passages, None, 0) == [(0, 16), (0, 5)]
 
 
-def test_the_best_run_weighs_question_words_and_reader_answers() -> None:
+def test_the_best_run_is_the_run_of_sentences_closest_to_the_question() -> None:
     passage = Passage("p", "A. B. C. D.")
-    sentences = [
-        ScoredSentence(0, 2, cosine=0.5, lexical=0.0, holds_answer=False),
-        ScoredSentence(3, 5, cosine=0.4, lexical=1.0, holds_answer=False),
-        ScoredSentence(6, 8, cosine=0.3, lexical=0.0, holds_answer=True),
-        ScoredSentence(9, 11, cosine=0.45, lexical=0.0, holds_answer=False),
-    ]
-    assert best_run(passage, sentences, SnippetSelection(1)) == (0, 2)
-    assert best_run(passage, sentences, SnippetSelection(1, lexical_weight=0.5)) == (3, 5)
-    assert best_run(passage, sentences, SnippetSelection(1, answer_bonus=0.3)) == (6, 8)
-    assert best_run(passage, sentences, SnippetSelection(2)) == (0, 5)  # the best adjacent pair
-    assert best_run(passage, sentences, SnippetSelection(4)) == (0, 11)  # all of it: whole
+    sentences = [(0, 2, 0.5), (3, 5, 0.4), (6, 8, 0.3), (9, 11, 0.45)]
+    assert best_run(passage, sentences, 1) == (0, 2)
+    assert best_run(passage, sentences, 2) == (0, 5)  # the best adjacent pair
+    assert best_run(passage, sentences, 3) == (0, 8)  # 1.2 against 1.15 for the last three
+    assert best_run(passage, sentences, 4) == (0, 11)  # all of it: whole
 
 
 def test_a_negative_sentence_count_is_refused_by_name() -> None:
     with pytest.raises(ConfigError, match=r"\[reader\] snippet_sentences = -1.*at least 0"):
         profile_from_dict({"embedder": {"model": "x"}, "reader": {"snippet_sentences": -1}})
     with pytest.raises(ValueError, match="sentences must be 0"):
-        SnippetSelection(-1)
+        snippet_spans("q", [Passage("a", "One. Two.")], None, -1)

@@ -22,12 +22,11 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from qa.atomic import write_text
-from qa.config import ReaderConfig
 from qa.corpus.bioasq import GoldQuestion, load_golden, snippet_passages
 from qa.errors import QAError, check_choice
 from qa.evaluate.bioasq import CURRENT_VERSION, evaluate_phase_a, evaluate_phase_b
 from qa.evaluate.retrieval import gold_passages, retrieval_metrics
-from qa.read.snippets import SnippetSelection, snippet_spans
+from qa.read.snippets import snippet_spans
 from qa.types import EXACT_TYPES, QUESTION_TYPES, SPAN_TYPES, Hit, Passage, QAResult
 
 PUBMED_URL = "http://www.ncbi.nlm.nih.gov/pubmed/"
@@ -59,20 +58,13 @@ def snippet_passages_of(result: QAResult) -> list[Passage]:
     return [h.passage for h in result.hits if h.passage.pmid][:SUBMITTED_SNIPPETS]
 
 
-def snippet_selection(reader: ReaderConfig) -> SnippetSelection:
-    return SnippetSelection(
-        reader.snippet_sentences, reader.snippet_lexical_weight, reader.snippet_answer_bonus
-    )
-
-
 def evidence_spans(qa, question: str, result: QAResult) -> list[tuple[int, int]]:
     """Where each snippet passage's best sentences lie (``[reader] snippet_sentences``)."""
     return snippet_spans(
         question,
         snippet_passages_of(result),
         qa.components.encoder,
-        snippet_selection(qa.profile.reader),
-        answers=[a.text for a in result.answers],
+        qa.profile.reader.snippet_sentences,
     )
 
 
@@ -83,7 +75,7 @@ def submission_entry(
     (from :func:`evidence_spans`) cut the snippet passages to sentences, else they go whole."""
     with_pmid = [h.passage for h in result.hits if h.passage.pmid]
     documents = list(dict.fromkeys(PUBMED_URL + p.pmid for p in with_pmid))
-    passages = snippet_passages_of(result)
+    passages = with_pmid[:SUBMITTED_SNIPPETS]
     cuts = list(spans) if spans is not None else [None] * len(passages)
     entry: dict[str, Any] = {
         "id": question.id,
