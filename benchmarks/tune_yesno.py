@@ -32,7 +32,7 @@ THRESHOLDS = [round(0.05 * i, 2) for i in range(2, 19)]
 
 
 def question_odds(classifier: YesNoClassifier, files: list[str]) -> list[tuple[str, list]]:
-    """(gold label, the passages' log-odds) of every yes/no question with snippets."""
+    """(gold label, the log-odds of the windows read) of every yes/no question with snippets."""
     asked = [
         q
         for q in load_golden(files)
@@ -41,7 +41,8 @@ def question_odds(classifier: YesNoClassifier, files: list[str]) -> list[tuple[s
     out = []
     for q in tqdm(asked, desc="Reading yes/no questions", unit="q"):
         passages = list(snippet_passages(q.snippets))[: classifier.max_passages]
-        out.append((str(q.exact_answer).lower(), classifier.log_odds(q.body, passages)))
+        _, odds = classifier.window_odds(q.body, passages)
+        out.append((str(q.exact_answer).lower(), odds))
     return out
 
 
@@ -76,10 +77,15 @@ def main() -> None:
     parser.add_argument("--profile", default="embedded")
     parser.add_argument("--tune", nargs="+", required=True, help="held-out training batches")
     parser.add_argument("--report", nargs="*", default=[], help="batches to report on once")
+    parser.add_argument(
+        "--joined", action="store_true", help="read the passages joined (a --joined model)"
+    )
     args = parser.parse_args()
     reader = load_profile(args.profile).reader
     classifier = YesNoClassifier(
-        args.model or reader.yesno_model, max_passages=reader.yesno_passages
+        args.model or reader.yesno_model,
+        max_passages=reader.yesno_passages,
+        joined=args.joined or reader.yesno_joined,
     )
     per_pooling, chosen = choose(question_odds(classifier, matching_files(args.tune)))
     result = {"model": args.model or reader.yesno_model, "tuned_on": per_pooling, "chosen": chosen}

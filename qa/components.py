@@ -66,6 +66,7 @@ class Components:
             max_passages=cfg.yesno_passages,
             threshold=cfg.yesno_threshold,
             pooling=cfg.yesno_pooling,
+            joined=cfg.yesno_joined,
         ).with_backend(self.profile.runtime.backend)
 
     @cached_property

@@ -96,6 +96,9 @@ class ReaderConfig:
     yesno_model: str = ""
     yesno_threshold: float = 0.5  # on the pooled probability of "yes"
     yesno_pooling: str = "mean"  # of the passages' log-odds: mean, max or attention
+    # Read consecutive passages together, as many as fit in a window (qa.read.yesno); a model
+    # trained with `qa train yesno --joined` expects it.
+    yesno_joined: bool = False
     yesno_passages: int = 10
     qtype_model: str = ""
     # The answer type the question expects (qa.read.answer_type): a factoid or list candidate

@@ -1,4 +1,5 @@
-"""The yes/no classifier's pooling of passages, and the PubMedQA questions kept out of training."""
+"""The yes/no classifier's pooling of passages, joined reading (and training on what it reads),
+and the PubMedQA questions kept out of training."""
 
 from __future__ import annotations
 
@@ -6,11 +7,23 @@ import json
 import math
 
 import pytest
+from transformers import AutoTokenizer, BertForSequenceClassification
 
 from qa.corpus.pubmedqa import read_pubmedqa_labels
 from qa.errors import CorpusFormatError
-from qa.read.yesno import pool
-from qa.train.yesno import pairs_from_pubmedqa
+from qa.read.yesno import YesNoClassifier, join_texts, pool
+from qa.train.yesno import JOINED_ORDERS, YesNoPair, joined_pairs, pairs_from_pubmedqa
+from qa.types import Passage
+
+from .conftest import save_tiny_bert
+
+QUESTION = "Is aspirin an inhibitor of cyclooxygenase?"
+
+
+@pytest.fixture(scope="module")
+def tiny_yesno(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-yesno")
+    return save_tiny_bert(folder, 0, BertForSequenceClassification, labels=["no", "yes"])
 
 
 def test_one_clear_no_decides_under_max_pooling_but_not_under_the_mean() -> None:
@@ -46,3 +59,46 @@ def test_a_file_without_labels_is_refused_with_what_to_pass(tmp_path) -> None:
     bad.write_text(json.dumps({"7": "perhaps"}), encoding="utf-8")
     with pytest.raises(CorpusFormatError, match="test_ground_truth.json"):
         read_pubmedqa_labels(bad)
+
+
+def test_joined_reading_fills_each_window_with_consecutive_passages(tiny_yesno) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(tiny_yesno)
+    short = "Aspirin inhibits cyclooxygenase."  # 8 word pieces
+    long = " ".join(["platelet"] * 300)  # too long for any window: alone, truncated
+    texts = [short] * 5 + [long, short]
+    groups = join_texts(tokenizer, QUESTION, texts, 40)
+    assert [i for g in groups for i in g] == list(range(7))  # each once, in order
+    assert groups[-2:] == [[5], [6]]
+    room = 40 - len(tokenizer.tokenize(QUESTION)) - 3
+    for group in groups[:-2]:
+        assert sum(len(tokenizer.tokenize(texts[i])) + 1 for i in group) <= room
+    assert len(groups[0]) > 1  # short passages share a window
+
+    passages = [Passage(f"p{i}", t) for i, t in enumerate(texts)]
+    one_each = YesNoClassifier(str(tiny_yesno), device="cpu", max_seq_length=40)
+    together = YesNoClassifier(str(tiny_yesno), device="cpu", max_seq_length=40, joined=True)
+    assert one_each.window_odds(QUESTION, passages)[0] == [[i] for i in range(7)]
+    windows, odds = together.window_odds(QUESTION, passages)
+    assert windows == groups and len(odds) == len(groups)
+    answer = together.predict(QUESTION, passages)
+    # every passage is shown with the log-odds of the window it was read in
+    assert [pid for pid, _ in answer.evidence] == [p.id for p in passages]
+    assert dict(answer.evidence)["p0"] == pytest.approx(odds[0], abs=1e-4)
+    assert answer.probability == pytest.approx(1 / (1 + math.exp(-sum(odds) / len(odds))))
+
+
+def test_joined_training_pairs_keep_each_question_and_label_in_several_orders(tiny_yesno) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(tiny_yesno)
+    texts = [f"Passage {word} about cyclooxygenase." for word in "abcdef"]
+    pairs = [YesNoPair(QUESTION, t, 1) for t in texts] + [YesNoPair("Is it safe?", "No.", 0)]
+    joined = joined_pairs(tokenizer, pairs, 40, seed=0)
+    asked = [p for p in joined if p.question == QUESTION]
+    assert {p.label for p in asked} == {1}
+    assert [p for p in joined if p.question != QUESTION] == [YesNoPair("Is it safe?", "No.", 0)]
+    first_order = join_texts(tokenizer, QUESTION, texts, 40)
+    assert asked[: len(first_order)] == [
+        YesNoPair(QUESTION, " ".join(texts[i] for i in g), 1) for g in first_order
+    ]
+    assert len(first_order) < len(asked) <= JOINED_ORDERS * len(texts)
+    for pair in asked:  # every window holds whole passages of the question
+        assert all(t in texts for t in pair.text.replace(". ", ".|").split("|"))

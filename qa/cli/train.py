@@ -59,7 +59,8 @@ def cmd_train_yesno(args: argparse.Namespace) -> int:
     from qa.train.yesno import train_yesno
 
     held_out = {pmid for path in args.held_out for pmid in read_pubmedqa_labels(path)}
-    return _run(args, train_yesno, args.train, args.dev, held_out_pmids=held_out)
+    options = {"held_out_pmids": held_out, "joined": args.joined}
+    return _run(args, train_yesno, args.train, args.dev, **options)
 
 
 def cmd_train_qtype(args: argparse.Namespace) -> int:
@@ -146,6 +147,11 @@ def _register_bioasq_trainers(train: argparse._SubParsersAction) -> None:
         default=[],
         help="PubMedQA test_ground_truth.json: its PMIDs are not trained on (the open-domain "
         "evaluation asks them)",
+    )
+    p.add_argument(
+        "--joined",
+        action="store_true",
+        help="train on each question's passages joined in windows (read with yesno_joined = true)",
     )
 
     p = _golden_parser(train, "qtype", "fit the question-type classifier on BioASQ questions")

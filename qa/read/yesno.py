@@ -10,6 +10,12 @@ and :func:`pool` turns the passages' log-odds into the question's:
 * ``attention``: a mean weighted by ``exp(|log-odds|)``, so confident passages count more
   without one of them deciding alone.
 
+Read one at a time, a passage answers for itself, and a training label (the question's
+answer) is wrong for every snippet that only gives background. ``joined`` reading instead
+puts consecutive passages together in as few windows as fit beside the question
+(:func:`join_texts`), so the model weighs the evidence side by side as it was labelled, and the
+pooling runs over those windows.
+
 The answer keeps a probability (``sigmoid`` of the pooled log-odds), compared with the
 threshold. The per-passage log-odds are kept too: they tell the user which passages argue for
 which side.
@@ -42,6 +48,30 @@ def pool(odds: Sequence[float], pooling: str) -> float:
     return sum(odds) / len(odds)
 
 
+def join_texts(tokenizer, question: str, texts: Sequence[str], max_length: int) -> list[list[int]]:
+    """Indices of the texts read together: consecutive texts while their tokens fit beside the
+    question in ``max_length`` (a text too long alone gets a window of its own, truncated)."""
+    room = max_length - len(tokenizer.tokenize(question)) - 3  # [CLS] q [SEP] texts [SEP]
+    groups: list[list[int]] = []
+    used = room
+    for i, text in enumerate(texts):
+        size = len(tokenizer.tokenize(text)) + 1
+        if used + size > room:
+            groups.append([])
+            used = 0
+        groups[-1].append(i)
+        used += size
+    return groups
+
+
+def joined(passages: Sequence[Passage], group: Sequence[int]) -> Passage:
+    if len(group) == 1:
+        return passages[group[0]]
+    return Passage(
+        "+".join(passages[i].id for i in group), " ".join(passages[i].text for i in group)
+    )
+
+
 class YesNoClassifier(ModelComponent):
     """``predict(question, passages)`` -> :class:`YesNo`."""
 
@@ -56,6 +86,7 @@ class YesNoClassifier(ModelComponent):
         max_passages: int = 10,
         threshold: float = 0.5,
         pooling: str = "mean",
+        joined: bool = False,
         batch_size: int | None = None,
     ) -> None:
         check_choice("yes/no pooling", pooling, POOLINGS)
@@ -72,6 +103,7 @@ class YesNoClassifier(ModelComponent):
         self.max_passages = max_passages
         self.threshold = threshold
         self.pooling = pooling
+        self.joined = joined
         self.batch_size = inference_batch_size(self.device, batch_size)
 
     def log_odds(self, question: str, passages: Sequence[Passage]) -> list[float]:
@@ -85,14 +117,30 @@ class YesNoClassifier(ModelComponent):
             out.extend((logits[:, self.yes_index] - logits[:, self.no_index]).cpu().tolist())
         return out
 
+    def groups(self, question: str, passages: Sequence[Passage]) -> list[list[int]]:
+        """The passages read together: one window each, or joined (see the module)."""
+        if not self.joined:
+            return [[i] for i in range(len(passages))]
+        texts = [p.text for p in passages]
+        return join_texts(self.tokenizer, question, texts, self.max_seq_length)
+
+    def window_odds(
+        self, question: str, passages: Sequence[Passage]
+    ) -> tuple[list[list[int]], list[float]]:
+        """The windows the passages are read in (:meth:`groups`) and the log-odds of "yes" of
+        each."""
+        groups = self.groups(question, passages)
+        return groups, self.log_odds(question, [joined(passages, g) for g in groups])
+
     def predict(self, question: str, hits: Sequence[Hit] | Sequence[Passage]) -> YesNo:
         passages = [h.passage if isinstance(h, Hit) else h for h in hits][: self.max_passages]
         if not passages:
             return YesNo("yes" if self.threshold <= 0.5 else "no", 0.5)
-        odds = self.log_odds(question, passages)
+        groups, odds = self.window_odds(question, passages)
         probability = 1.0 / (1.0 + math.exp(-pool(odds, self.pooling)))
         return YesNo(
             label="yes" if probability >= self.threshold else "no",
             probability=probability,
-            evidence=tuple((p.id, round(o, 4)) for p, o in zip(passages, odds)),
+            # each passage shows the log-odds of the window it was read in
+            evidence=tuple((passages[i].id, round(o, 4)) for g, o in zip(groups, odds) for i in g),
         )

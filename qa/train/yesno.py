@@ -8,12 +8,17 @@ the question and each abstract section plus its conclusion.
 
 BioASQ answers are about 70% "yes"; the loss weighs each class by the inverse of its share of
 the pairs so the head does not learn to say "yes" always (which scores a macro-F1 near 0.4).
+With ``joined`` the pairs of one question are joined into windows the way the classifier reads
+them with ``joined=True`` (:func:`joined_pairs`), so each example carries the evidence its label
+was given for.
+
 The best epoch by dev macro-F1 (held-out questions over their gold snippets, 9B for the
 shipped model) is kept.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -27,7 +32,7 @@ from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model
-from qa.read.yesno import YesNoClassifier
+from qa.read.yesno import YesNoClassifier, join_texts
 from qa.train.common import (
     base_model_line,
     fit_rows,
@@ -46,6 +51,9 @@ LABEL2ID = {"no": 0, "yes": 1}
 # The run settings when none are given (and the defaults of `qa train yesno`).
 DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=3, batch_size=16, lr=5e-5)
 MAX_SNIPPETS = 10  # per question, so questions with 40 snippets do not dominate
+# Joined training reads each question's snippets in these many orders (the given one, then
+# shuffles), so the same evidence is seen split into windows in more than one way.
+JOINED_ORDERS = 3
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,24 @@ def load_pairs(paths: Sequence[str | Path], held_out: Collection[str] = ()) -> l
     return list(dict.fromkeys(pairs))
 
 
+def joined_pairs(
+    tokenizer, pairs: Sequence[YesNoPair], max_length: int, seed: int
+) -> list[YesNoPair]:
+    """One pair per window of each question's texts (:data:`JOINED_ORDERS` orders), joined as
+    :class:`YesNoClassifier` joins passages."""
+    rng = random.Random(seed)
+    texts_of: dict[tuple[str, int], list[str]] = {}
+    for pair in pairs:
+        texts_of.setdefault((pair.question, pair.label), []).append(pair.text)
+    out = []
+    for (question, label), texts in texts_of.items():
+        for k in range(JOINED_ORDERS):
+            order = texts if k == 0 else rng.sample(texts, len(texts))
+            for group in join_texts(tokenizer, question, order, max_length):
+                out.append(YesNoPair(question, " ".join(order[i] for i in group), label))
+    return list(dict.fromkeys(out))
+
+
 def yesno_dev_metrics(classifier, questions: Sequence[GoldQuestion]) -> dict[str, float]:
     """Accuracy and macro-F1 (mean of the F1 of yes and of no) over gold snippets."""
     asked = [
@@ -134,12 +160,17 @@ def binary_scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
 
 
 def train_yesno(
-    run: TrainingRun, *, max_seq_length: int = 256, held_out_pmids: Collection[str] = ()
+    run: TrainingRun,
+    *,
+    max_seq_length: int = 256,
+    held_out_pmids: Collection[str] = (),
+    joined: bool = False,
 ) -> dict:
     """Train on the (question, passage) pairs of ``run.train`` with class-weighted loss, keep the
     epoch with the best dev macro-F1 on the ``run.dev`` golden files (each epoch's overlay is
     read back, as it will ship), save overlay and card. PubMedQA entries whose PMID is in
-    ``held_out_pmids`` (the open-domain evaluation's questions) are not trained on.
+    ``held_out_pmids`` (the open-domain evaluation's questions) are not trained on; ``joined``:
+    see the module.
 
     ``run.config`` None: :data:`DEFAULT_TRAINING_CONFIG`."""
     training = run.settings(DEFAULT_TRAINING_CONFIG)
@@ -154,13 +185,15 @@ def train_yesno(
     ]
     if not pairs:
         raise CorpusFormatError("No yes/no examples found in the training files.")
+    if joined:
+        pairs = joined_pairs(tokenizer, pairs, max_seq_length, training.seed)
     rows = tokenize_pairs(tokenizer, pairs, max_seq_length)
     labels = torch.tensor([p.label for p in pairs])
     counts = torch.bincount(labels, minlength=2).float()
     loss = partial(weighted_loss, counts.sum() / (2 * counts.clamp(min=1)))
     config = replace(training, frozen=word_embeddings(model), job="yes/no")
     make_batch = partial(pad_rows, rows, tokenizer.pad_token_id or 0, labels=labels)
-    reading = {"device": config.device, "max_seq_length": max_seq_length}
+    reading = {"device": config.device, "max_seq_length": max_seq_length, "joined": joined}
 
     def measure(folder: str) -> dict:
         return yesno_dev_metrics(YesNoClassifier(folder, **reading), dev_q)
@@ -174,6 +207,7 @@ def train_yesno(
         "pairs": len(pairs),
         "held_out_pmids": len(held_out_pmids),
         "yes_share": round(float(counts[1] / counts.sum()), 4),
+        "joined": joined,
         **config.summary(),
         "max_seq_length": max_seq_length,
         **fitted.summary(),
@@ -209,11 +243,11 @@ def model_card(result: dict, command: str) -> str:
     run without dev files, that its last epoch is kept)."""
     return f"""# Yes/no classifier on {result["base"]} (overlay)
 
-Reads a question with one passage and gives the log-odds that the answer is "yes"; the answer
-to a question pools the passages' log-odds (`qa/read/yesno.py`).
+Reads a question with {_reads(result)} and gives the log-odds that the answer is "yes"; the
+answer to a question pools the windows' log-odds (`qa/read/yesno.py`).
 
 {base_model_line(result["base"])}
-- **Training data**: {", ".join(result["train_files"])}: {result["pairs"]} (question, passage)
+- **Training data**: {", ".join(result["train_files"])}: {result["pairs"]} (question, window)
   pairs, {result["yes_share"]:.0%} "yes", from ../shared/data ({result.get("held_out_pmids", 0)} PubMedQA
   PMIDs held out for evaluation). Classes weighted by inverse
   frequency. BioASQ data is subject to the BioASQ terms of use; see ../shared/data/SOURCES.md.
@@ -224,6 +258,12 @@ to a question pools the passages' log-odds (`qa/read/yesno.py`).
 {_dev_table(result)}
 The official BioASQ figures come from `qa eval bioasq`.
 """
+
+
+def _reads(result: dict) -> str:
+    if result.get("joined"):
+        return "its passages joined in windows (profile: `yesno_joined = true`)"
+    return "one passage"
 
 
 def _epoch_kept(result: dict) -> str:
