@@ -49,6 +49,18 @@ def write_text(path: str | Path, text: str) -> None:
         fh.write(text)
 
 
+def save_tensors(tensors: dict, path: str | Path) -> None:
+    """safetensors' ``save_file`` (inside a staged folder), with the permissions a plain
+    ``open()`` gives: it creates its file readable by the owner alone, and a model folder
+    shared with a group or copied into an image must be readable by them too."""
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path))
+    umask = os.umask(0)  # read it the only way there is, and put it back at once
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def _temporary(out: Path, stage: str) -> Path:
     """The hidden sibling a writer of ``out`` uses while at ``stage`` ("building", "old"):
     named with the writer's process id, so :func:`remove_abandoned` can tell whose it is."""

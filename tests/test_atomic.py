@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from qa.atomic import atomic_file, remove_abandoned, staged_folder, write_text
+from qa.atomic import atomic_file, remove_abandoned, save_tensors, staged_folder, write_text
 from qa.errors import QAError
 
 
@@ -98,3 +98,19 @@ def test_a_file_left_by_a_killed_writer_goes_with_the_next_write(tmp_path) -> No
     (tmp_path / f".report.md.building-{dead}-ab12").write_text("half a report")
     write_text(tmp_path / "report.md", "whole\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_saved_weights_get_the_permissions_a_plain_open_would_give(tmp_path, umask) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    previous = os.umask(umask)
+    try:
+        save_tensors({"w": torch.ones(2)}, tmp_path / "overlay.safetensors")
+        (tmp_path / "plain").write_text("x")
+    finally:
+        os.umask(previous)
+    mode = (tmp_path / "overlay.safetensors").stat().st_mode & 0o777
+    assert mode == (tmp_path / "plain").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert torch.equal(load_file(tmp_path / "overlay.safetensors")["w"], torch.ones(2))

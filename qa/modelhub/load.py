@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from qa.atomic import refuse_foreign, staged_folder
+from qa.atomic import refuse_foreign, save_tensors, staged_folder
 from qa.errors import ModelLoadError
 from qa.modelhub import (
     OVERLAY_FILE,
@@ -303,8 +303,6 @@ def save_overlay(
     and moved into place whole (:func:`qa.atomic.staged_folder`): an interrupted save leaves the
     previous model or nothing, and a folder the project did not write is refused.
     """
-    from safetensors.torch import save_file
-
     frozen = tuple(frozen)
     root = root_base(base)
     digest = weights_sha256(locate(root))  # checked on load (empty for a hub base: not checked)
@@ -322,7 +320,7 @@ def save_overlay(
             for name, t in model.state_dict().items()
             if not (frozen and name.startswith(frozen))
         }
-        save_file(tensors, str(tmp / OVERLAY_WEIGHTS))
+        save_tensors(tensors, tmp / OVERLAY_WEIGHTS)
         (tmp / OVERLAY_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         if card:
             (tmp / "README.md").write_text(card, encoding="utf-8")

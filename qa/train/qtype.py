@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from qa.atomic import staged_folder
+from qa.atomic import save_tensors, staged_folder
 from qa.corpus.bioasq import load_golden
 from qa.modelhub.load import check_model_output, is_model_folder
 from qa.read.qtype import META_FILE, WEIGHTS_FILE, QuestionTypeClassifier, features, vectorise
@@ -62,8 +62,6 @@ def train_question_classifier(
 
     ``out`` is written whole or not at all (:func:`qa.atomic.staged_folder`); a folder the
     project did not write is refused before training."""
-    from safetensors.torch import save_file
-
     check_model_output(out)
     started = time.time()
     counts = Counter(f for q, _ in train for f in set(features(q)))
@@ -77,7 +75,7 @@ def train_question_classifier(
         steps,
     )
     with staged_folder(out, is_model_folder, "a model folder") as tmp:
-        save_file({"weight": weight, "bias": bias}, str(tmp / WEIGHTS_FILE))
+        save_tensors({"weight": weight, "bias": bias}, tmp / WEIGHTS_FILE)
         shares = {t: round(n / len(train), 6) for t, n in Counter(t for _, t in train).items()}
         meta = {"kind": kind, "labels": labels, "label_shares": shares, "vocab": vocab}
         (tmp / META_FILE).write_text(json.dumps(meta) + "\n", encoding="utf-8")
