@@ -516,6 +516,19 @@ def test_read_corpus_refuses_window_settings_that_cannot_work(
         read_corpus("jsonl", [path], max_tokens=max_tokens, overlap_sentences=overlap)
 
 
+def test_a_snippets_offsets_move_in_with_the_white_space_stripped_from_its_text() -> None:
+    from qa.corpus.bioasq import Snippet, snippet_passages
+
+    document = "Background. MECP2 is mutated in Rett syndrome.  Next."
+    text = document[11:48]  # " MECP2 ... syndrome.  " with a space before and two after
+    snippet = Snippet(text, "http://www.ncbi.nlm.nih.gov/pubmed/1", "abstract", 11, 48)
+    (passage,) = snippet_passages([snippet])
+    assert passage.text == "MECP2 is mutated in Rett syndrome."
+    assert document[passage.meta["begin"] : passage.meta["end"]] == passage.text
+    (unplaced,) = snippet_passages([Snippet(" MECP2. ", "http://www.ncbi.nlm.nih.gov/pubmed/1")])
+    assert (unplaced.meta["begin"], unplaced.meta["end"]) == (None, None)
+
+
 # --------------------------------------------------------------------------- real data
 
 

@@ -299,11 +299,18 @@ def snippet_passages(snippets: Iterable[Snippet], **meta: Any) -> Iterator[Passa
         if pid in seen:
             continue
         seen.add(pid)
+        text = snippet.text.strip()
+        # The offsets span the text as given (end exclusive), white space included; the passage
+        # is stripped, so they move in by what was stripped to point at the passage's text.
+        lead = len(snippet.text) - len(snippet.text.lstrip())
+        trail = len(snippet.text) - len(snippet.text.rstrip())
+        begin = None if snippet.begin is None else snippet.begin + lead
+        end = None if snippet.end is None else snippet.end - trail
         yield Passage(
             id=pid,
-            text=snippet.text.strip(),
+            text=text,
             pmid=snippet.pmid,
-            meta={**meta, "section": snippet.section, "begin": snippet.begin, "end": snippet.end},
+            meta={**meta, "section": snippet.section, "begin": begin, "end": end},
         )
 
 
