@@ -243,8 +243,9 @@ def model_card(result: dict, command: str) -> str:
     run without dev files, that its last epoch is kept)."""
     return f"""# Yes/no classifier on {result["base"]} (overlay)
 
-Reads a question with {_reads(result)} and gives the log-odds that the answer is "yes"; the
-answer to a question pools the windows' log-odds (`qa/read/yesno.py`).
+Reads a question with {_reads(result)}
+and gives the log-odds that the answer is "yes"; the answer to a question pools the windows'
+log-odds (`qa/read/yesno.py`).
 
 {base_model_line(result["base"])}
 - **Training data**: {", ".join(result["train_files"])}: {result["pairs"]} (question, window)
