@@ -102,3 +102,44 @@ def test_joined_training_pairs_keep_each_question_and_label_in_several_orders(ti
     assert len(first_order) < len(asked) <= JOINED_ORDERS * len(texts)
     for pair in asked:  # every window holds whole passages of the question
         assert all(t in texts for t in pair.text.replace(". ", ".|").split("|"))
+
+
+def test_joined_training_writes_a_model_that_reads_joined_and_says_how_it_was_trained(
+    tmp_path, tiny_yesno
+) -> None:
+    from qa.train.yesno import train_yesno
+
+    from .conftest import tiny_run
+
+    questions = []
+    for i, (answer, verb) in enumerate([("yes", "inhibits"), ("no", "does not inhibit")] * 4):
+        snippets = [
+            {"text": f"Study {k}: aspirin {verb} target {i}.", "document": f"pubmed/{i}{k}"}
+            for k in range(4)
+        ]
+        body = f"Does aspirin inhibit target {i}?"
+        questions.append(
+            {
+                "id": f"q{i}",
+                "body": body,
+                "type": "yesno",
+                "exact_answer": answer,
+                "snippets": snippets,
+            }
+        )
+    train, dev = tmp_path / "train_golden.json", tmp_path / "dev_golden.json"
+    train.write_text(json.dumps({"questions": questions[:6]}), encoding="utf-8")
+    dev.write_text(json.dumps({"questions": questions[6:]}), encoding="utf-8")
+    out = tmp_path / "joined"
+    run = tiny_run([train], [dev], out, tiny_yesno, epochs=1, max_steps=2)
+    result = train_yesno(run, max_seq_length=64, joined=True, class_weights=False)
+    # four short snippets share one window: one pair per question and order, deduplicated
+    assert result["joined"] and not result["class_weights"]
+    assert 6 <= result["pairs"] <= JOINED_ORDERS * 6
+    assert result["history"][0]["questions"] == 2  # both dev questions scored
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "joined in windows (profile: `yesno_joined = true`)" in card
+    assert "Classes unweighted" in card
+    classifier = YesNoClassifier(str(out), device="cpu", max_seq_length=64, joined=True)
+    passages = [Passage(f"s{k}", s["text"]) for k, s in enumerate(questions[0]["snippets"])]
+    assert classifier.window_odds(questions[0]["body"], passages)[0] == [[0, 1, 2, 3]]

@@ -59,7 +59,11 @@ def cmd_train_yesno(args: argparse.Namespace) -> int:
     from qa.train.yesno import train_yesno
 
     held_out = {pmid for path in args.held_out for pmid in read_pubmedqa_labels(path)}
-    options = {"held_out_pmids": held_out, "joined": args.joined}
+    options = {
+        "held_out_pmids": held_out,
+        "joined": args.joined,
+        "class_weights": not args.no_class_weights,
+    }
     return _run(args, train_yesno, args.train, args.dev, **options)
 
 
@@ -152,6 +156,11 @@ def _register_bioasq_trainers(train: argparse._SubParsersAction) -> None:
         "--joined",
         action="store_true",
         help="train on each question's passages joined in windows (read with yesno_joined = true)",
+    )
+    p.add_argument(
+        "--no-class-weights",
+        action="store_true",
+        help="weigh every pair the same (by default each class by the inverse of its share)",
     )
 
     p = _golden_parser(train, "qtype", "fit the question-type classifier on BioASQ questions")

@@ -165,12 +165,14 @@ def train_yesno(
     max_seq_length: int = 256,
     held_out_pmids: Collection[str] = (),
     joined: bool = False,
+    class_weights: bool = True,
 ) -> dict:
     """Train on the (question, passage) pairs of ``run.train`` with class-weighted loss, keep the
     epoch with the best dev macro-F1 on the ``run.dev`` golden files (each epoch's overlay is
     read back, as it will ship), save overlay and card. PubMedQA entries whose PMID is in
     ``held_out_pmids`` (the open-domain evaluation's questions) are not trained on; ``joined``:
-    see the module.
+    see the module; ``class_weights`` False: every pair weighs the same (the threshold is then
+    left to balance the classes).
 
     ``run.config`` None: :data:`DEFAULT_TRAINING_CONFIG`."""
     training = run.settings(DEFAULT_TRAINING_CONFIG)
@@ -190,7 +192,8 @@ def train_yesno(
     rows = tokenize_pairs(tokenizer, pairs, max_seq_length)
     labels = torch.tensor([p.label for p in pairs])
     counts = torch.bincount(labels, minlength=2).float()
-    loss = partial(weighted_loss, counts.sum() / (2 * counts.clamp(min=1)))
+    weights = counts.sum() / (2 * counts.clamp(min=1)) if class_weights else torch.ones(2)
+    loss = partial(weighted_loss, weights)
     config = replace(training, frozen=word_embeddings(model), job="yes/no")
     make_batch = partial(pad_rows, rows, tokenizer.pad_token_id or 0, labels=labels)
     reading = {"device": config.device, "max_seq_length": max_seq_length, "joined": joined}
@@ -208,6 +211,7 @@ def train_yesno(
         "held_out_pmids": len(held_out_pmids),
         "yes_share": round(float(counts[1] / counts.sum()), 4),
         "joined": joined,
+        "class_weights": class_weights,
         **config.summary(),
         "max_seq_length": max_seq_length,
         **fitted.summary(),
@@ -232,7 +236,7 @@ def tokenize_pairs(tokenizer, pairs: Sequence[YesNoPair], max_length: int) -> li
 def weighted_loss(
     class_weight: torch.Tensor, model: torch.nn.Module, batch: dict[str, torch.Tensor]
 ) -> torch.Tensor:
-    """Cross-entropy with each class weighed by the inverse of its share of the pairs."""
+    """Cross-entropy with each class weighed by ``class_weight`` (see :func:`train_yesno`)."""
     target = batch.pop("labels")
     logits = model(**batch).logits.float()
     return torch.nn.functional.cross_entropy(logits, target, weight=class_weight.to(target.device))
@@ -250,8 +254,7 @@ log-odds (`qa/read/yesno.py`).
 {base_model_line(result["base"])}
 - **Training data**: {", ".join(result["train_files"])}: {result["pairs"]} (question, window)
   pairs, {result["yes_share"]:.0%} "yes", from ../shared/data ({result.get("held_out_pmids", 0)} PubMedQA
-  PMIDs held out for evaluation). Classes weighted by inverse
-  frequency. BioASQ data is subject to the BioASQ terms of use; see ../shared/data/SOURCES.md.
+  PMIDs held out for evaluation). {_weighting(result)}. BioASQ data is subject to the BioASQ terms of use; see ../shared/data/SOURCES.md.
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss
   {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. {_epoch_kept(result)}
@@ -259,6 +262,12 @@ log-odds (`qa/read/yesno.py`).
 {_dev_table(result)}
 The official BioASQ figures come from `qa eval bioasq`.
 """
+
+
+def _weighting(result: dict) -> str:
+    if result.get("class_weights", True):
+        return "Classes weighted by inverse\n  frequency"
+    return "Classes unweighted"
 
 
 def _reads(result: dict) -> str:
