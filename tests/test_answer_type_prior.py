@@ -177,7 +177,8 @@ def test_the_pipeline_prefers_answers_of_the_type_the_question_expects(
         qa = QA(None, replace(profile, reader=reader, annotate=annotate), device="cpu")
         top[weight] = qa.answer(question, passages, qtype="factoid", annotate=False).answers[0]
     assert top[0.0].text == "MECP2"
-    assert top[50.0].text == "mutations in the MECP2"  # MECP2 covers under half of it
+    best = top[50.0].text  # a span that holds MECP2, which covers under half of it
+    assert "MECP2" in best and len("MECP2") < len(best) / 2
 
 
 def test_the_shipped_answer_type_model_expects_genes_drugs_and_numbers() -> None:
