@@ -64,7 +64,8 @@ def join_texts(tokenizer, question: str, texts: Sequence[str], max_length: int) 
     return groups
 
 
-def joined(passages: Sequence[Passage], group: Sequence[int]) -> Passage:
+def join_passages(passages: Sequence[Passage], group: Sequence[int]) -> Passage:
+    """The passages of ``group`` as one (ids joined by "+", texts by a space)."""
     if len(group) == 1:
         return passages[group[0]]
     return Passage(
@@ -130,7 +131,7 @@ class YesNoClassifier(ModelComponent):
         """The windows the passages are read in (:meth:`groups`) and the log-odds of "yes" of
         each."""
         groups = self.groups(question, passages)
-        return groups, self.log_odds(question, [joined(passages, g) for g in groups])
+        return groups, self.log_odds(question, [join_passages(passages, g) for g in groups])
 
     def predict(self, question: str, hits: Sequence[Hit] | Sequence[Passage]) -> YesNo:
         passages = [h.passage if isinstance(h, Hit) else h for h in hits][: self.max_passages]
