@@ -3,7 +3,8 @@
 Each pair below is a monogenic disease of ``qa/data/demo_passages.jsonl`` and the gene its
 passage names. "Is <disease> caused by mutations in <gene>?" is asked with the right gene
 (gold "yes") and with the next pair's gene (gold "no"), each over the demo index's top ``k``
-hybrid passages, as ``qa demo`` reads them. Prints JSON: accuracy on each gold class and the
+hybrid passages of the demo index (``--index``, built there first if missing, as ``qa demo``
+does), read by the profile's yes/no classifier as ``qa demo`` reads them. Prints JSON: accuracy on each gold class and the
 questions answered wrongly. The set is hand-made and small (a probe, never a tuning set): it
 shows what BioASQ's figures cannot, whether the classifier reads a plain statement of the fact.
 
@@ -14,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
+from dataclasses import replace
 
 from tqdm.auto import tqdm
 
 from qa.config import load_profile
 from qa.demo import load_demo
-from qa.read.yesno import YesNoClassifier
 
 PAIRS = [
     ("cystic fibrosis", "CFTR"),
@@ -63,20 +63,16 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--profile", default="embedded")
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--index", default="indexes/demo", help="the demo index (as qa demo)")
     args = parser.parse_args()
     profile = load_profile(args.profile)
-    reader = profile.reader
-    classifier = YesNoClassifier(
-        args.model or reader.yesno_model,
-        max_passages=reader.yesno_passages,
-        pooling=reader.yesno_pooling,
-        joined=reader.yesno_joined if args.joined is None else args.joined,
-        threshold=reader.yesno_threshold if args.threshold is None else args.threshold,
-    )
-    with tempfile.TemporaryDirectory() as folder:
-        qa = load_demo(folder, profile)
-        asked = questions()
-        answers = [classifier.predict(q, qa.search(q, k=args.k)) for q, _ in tqdm(asked, unit="q")]
+    given = {"yesno_model": args.model, "yesno_joined": args.joined}
+    given["yesno_threshold"] = args.threshold
+    reader = replace(profile.reader, **{k: v for k, v in given.items() if v is not None})
+    qa = load_demo(args.index, replace(profile, reader=reader))
+    classifier = qa.components.yesno
+    asked = questions()
+    answers = [classifier.predict(q, qa.search(q, k=args.k)) for q, _ in tqdm(asked, unit="q")]
     wrong = [
         {"question": q, "gold": gold, "p_yes": round(a.probability, 3)}
         for (q, gold), a in zip(asked, answers)
@@ -91,7 +87,7 @@ def main() -> None:
         for label in ("yes", "no")
     }
     setting = {"joined": classifier.joined, "threshold": classifier.threshold}
-    report = {"model": args.model or reader.yesno_model, **setting, **right, "wrong": wrong}
+    report = {"model": reader.yesno_model, **setting, **right, "wrong": wrong}
     print(json.dumps(report, indent=2))
 
 
