@@ -31,13 +31,10 @@ import torch
 
 from qa.batching import pad_batch
 from qa.corpus.relations.examples import (
-    CHEMICAL,
-    DISEASE,
-    FAMILIES,
-    GENE,
     NONE,
     RelationExample,
     label_family,
+    pair_family,
     relation_phrase,
     sentence_groups,
 )
@@ -57,20 +54,6 @@ FIRST_MARKERS = ("<< ", " >>")
 SECOND_MARKERS = ("[[ ", " ]]")
 CHARS_PER_TOKEN = 3  # a cautious estimate for biomedical word pieces, used to crop long sentences
 
-# Entity labels of other tag sets that mean the same type.
-_TYPE_ALIASES = {
-    "CHEMICAL": CHEMICAL,
-    "CHEMICALENTITY": CHEMICAL,
-    "DRUG": CHEMICAL,
-    "SIMPLE_CHEMICAL": CHEMICAL,
-    "DISEASE": DISEASE,
-    "DISEASEORPHENOTYPICFEATURE": DISEASE,
-    "GENE": GENE,
-    "PROTEIN": GENE,
-    "GENEORGENEPRODUCT": GENE,
-    "GENE_OR_GENE_PRODUCT": GENE,
-}
-
 
 @dataclass(frozen=True)
 class PairInput:
@@ -80,27 +63,6 @@ class PairInput:
     text: str
     first: Entity  # offsets into ``text``; ``first`` starts before ``second``
     second: Entity
-
-
-def entity_type(label: str) -> str | None:
-    return _TYPE_ALIASES.get(label.strip().upper())
-
-
-def pair_family(a: Entity, b: Entity) -> tuple[str, Entity, Entity] | None:
-    """The family of two entities and which is the head, or None when no family fits.
-
-    The head is the chemical of a chemical–disease or chemical–gene pair and the gene of a
-    gene–disease pair; in a chemical–chemical pair it is the one that comes first.
-    """
-    ta, tb = entity_type(a.label), entity_type(b.label)
-    if a.start > b.start:
-        a, b, ta, tb = b, a, tb, ta
-    for family, (head, tail) in FAMILIES.items():
-        if (ta, tb) == (head, tail):
-            return family, a, b
-        if (tb, ta) == (head, tail):
-            return family, b, a
-    return None
 
 
 def _crop(text: str, lo: int, hi: int, budget: int) -> tuple[int, int]:

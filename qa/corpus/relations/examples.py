@@ -70,6 +70,42 @@ def relation_phrase(label: str) -> str:
     return PHRASES.get(label, UNKNOWN_PHRASE)
 
 
+# Entity labels of other tag sets that mean the same type.
+_TYPE_ALIASES = {
+    "CHEMICAL": CHEMICAL,
+    "CHEMICALENTITY": CHEMICAL,
+    "DRUG": CHEMICAL,
+    "SIMPLE_CHEMICAL": CHEMICAL,
+    "DISEASE": DISEASE,
+    "DISEASEORPHENOTYPICFEATURE": DISEASE,
+    "GENE": GENE,
+    "PROTEIN": GENE,
+    "GENEORGENEPRODUCT": GENE,
+    "GENE_OR_GENE_PRODUCT": GENE,
+}
+
+
+def entity_type(label: str) -> str | None:
+    return _TYPE_ALIASES.get(label.strip().upper())
+
+
+def pair_family(a: Entity, b: Entity) -> tuple[str, Entity, Entity] | None:
+    """The family of two entities and which is the head, or None when no family fits.
+
+    The head is the chemical of a chemical–disease or chemical–gene pair and the gene of a
+    gene–disease pair; in a chemical–chemical pair it is the one that comes first.
+    """
+    ta, tb = entity_type(a.label), entity_type(b.label)
+    if a.start > b.start:
+        a, b, ta, tb = b, a, tb, ta
+    for family, (head, tail) in FAMILIES.items():
+        if (ta, tb) == (head, tail):
+            return family, a, b
+        if (tb, ta) == (head, tail):
+            return family, b, a
+    return None
+
+
 # Only these ChemProt groups are evaluated in the shared task; the others become none.
 CPR_EVALUATED = {"CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9"}
 DDI_TYPES = {"advise", "effect", "int", "mechanism"}
