@@ -20,70 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
-from qa.annotate.relations import RelationClassifier, entity_type, pair_family
+from qa.annotate.relations import RelationClassifier
 from qa.corpus.relations import read_relations
-from qa.corpus.relations.examples import NONE, RelationExample, sentence_groups, shifted
-from qa.corpus.split import sentence_spans
+from qa.corpus.relations.biored import RELATED
+from qa.corpus.relations.examples import NONE
 from qa.evaluate.relations import relation_scores
-from qa.types import Entity
 
 UNRELATED_SHARE = 0.10
 GRID = [0.0] + [round(0.30 + 0.01 * i, 2) for i in range(70)]  # none, then 0.30 ... 0.99
-
-
-RELATED = "related"
-_BIORED_TYPES = {"ChemicalEntity": "CHEMICAL", "GeneOrGeneProduct": "GENE"}
-_BIORED_TYPES["DiseaseOrPhenotypicFeature"] = "DISEASE"
-
-
-def _biored_examples(text: str, mentions: list, related: set, pmid: str) -> list:
-    spans = sentence_spans(text[: text.index("\n")])
-    offset = text.index("\n") + 1
-    spans += [(a + offset, b + offset) for a, b in sentence_spans(text[offset:])]
-    ids = {e: i for e, i in mentions}
-    out = []
-    for start, end, members in sentence_groups(text, [e for e, _ in mentions], spans):
-        for n, a in enumerate(members):
-            for b in members[n + 1 :]:
-                found = pair_family(a, b)
-                if found is None or (a.start < b.end and b.start < a.end):
-                    continue
-                family, head, tail = found
-                if ids[a] & ids[b]:
-                    continue  # two mentions of one concept
-                hit = any(frozenset((x, y)) in related for x in ids[a] for y in ids[b])
-                sentence = text[start:end]
-                out.append(
-                    RelationExample(
-                        sentence, shifted(head, start), shifted(tail, start),
-                        RELATED if hit else NONE, family, f"biored-{family}", pmid,
-                    )
-                )  # fmt: skip
-    return out
-
-
-def read_biored(path: str) -> list[RelationExample]:
-    """BioRED (not a training corpus here) as sentence-level pairs of every family, labelled
-    ``related`` when the abstract relates the two concepts in any way (BioRED's relation types
-    are not ours, so only "is there a relation" is scored), ``none`` otherwise."""
-    examples: list[RelationExample] = []
-    for block in Path(path).read_text(encoding="utf-8").strip().split("\n\n"):
-        lines = block.splitlines()
-        pmid, title = lines[0].split("|t|", 1)
-        text = title + "\n" + lines[1].split("|a|", 1)[1]
-        mentions, related = [], set()
-        for parts in (line.split("\t") for line in lines[2:]):
-            if len(parts) >= 6 and parts[1].isdigit() and parts[4] in _BIORED_TYPES:
-                start, end = int(parts[1]), int(parts[2])
-                entity = Entity(start, end, _BIORED_TYPES[parts[4]], text[start:end])
-                mentions.append((entity, frozenset(parts[5].replace(";", ",").split(","))))
-            elif len(parts) in (4, 5) and not parts[1].isdigit():
-                related.add(frozenset(parts[2:4]))
-        mentions = [(e, i) for e, i in mentions if entity_type(e.label)]
-        examples.extend(_biored_examples(text, mentions, related, pmid))
-    return examples
 
 
 def binary(label: str) -> str:
@@ -138,9 +83,7 @@ def main() -> None:
     parser.add_argument("--min-kept", type=int, default=20)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    examples = read_relations([p for p in args.dev if "BioRED" not in p])
-    for path in [p for p in args.dev if "BioRED" in p]:
-        examples.extend(read_biored(path))
+    examples = read_relations(args.dev)
     classifier = RelationClassifier(args.model, device=args.device)
     started = time.perf_counter()
     predicted = classifier.predict_examples(examples)

@@ -26,6 +26,24 @@ PUBTATOR = f"""354896|t|{TITLE}
 
 """
 
+BIORED_TITLE = "Tamoxifen and CYP2D6 in breast cancer."
+BIORED_ABSTRACT = (
+    "Tamoxifen lowers ESR1 signalling. CYP2D6 variants do not change breast cancer risk."
+)
+BIORED = f"""1001|t|{BIORED_TITLE}
+1001|a|{BIORED_ABSTRACT}
+1001\t0\t9\tTamoxifen\tChemicalEntity\tD013629
+1001\t14\t20\tCYP2D6\tGeneOrGeneProduct\t1565
+1001\t24\t37\tbreast cancer\tDiseaseOrPhenotypicFeature\tD001943
+1001\t39\t48\tTamoxifen\tChemicalEntity\tD013629
+1001\t56\t60\tESR1\tGeneOrGeneProduct\t2099
+1001\t73\t79\tCYP2D6\tGeneOrGeneProduct\t1565
+1001\t103\t116\tbreast cancer\tDiseaseOrPhenotypicFeature\tD001943
+1001\tNegative_Correlation\tD013629\t2099\tNovel
+1001\tAssociation\tD013629\tD001943\tNo
+
+"""
+
 CHEMPROT = [
     {"text": "<< Aspirin >> irreversibly inhibits [[ COX-1 ]] and COX-2.", "label": "INHIBITOR"},
     {"text": "<< Aspirin >> irreversibly inhibits COX-1 and [[ COX-2 ]].", "label": "INHIBITOR"},

@@ -16,6 +16,7 @@ from qa.errors import CorpusFormatError
 
 from .conftest import missing_data
 from .relation_samples import (
+    BIORED,
     CHEMPROT,
     DDI,
     GAD_TEST,
@@ -42,6 +43,24 @@ def test_bc5cdr_cid_pairs_are_mentions_in_one_sentence_labelled_from_the_documen
     assert {e.head.label for e in examples} == {"CHEMICAL"}
     assert {e.tail.label for e in examples} == {"DISEASE"}
     assert examples[1].text == "Intravenous lidocaine caused profound bradycardia in a man."
+
+
+def test_biored_pairs_of_every_family_are_related_when_the_abstract_relates_them(
+    tmp_path,
+) -> None:
+    path = write(tmp_path / "BioRED_Dev.txt", BIORED)  # told by its mention types, not its name
+    assert corpus_format(path) == "biored"
+    examples = read_relations([path])
+    assert_offsets_hold(examples)
+    pairs = [(e.text.split()[0], e.head.text, e.tail.text, e.family, e.label) for e in examples]
+    assert pairs == [
+        ("Tamoxifen", "Tamoxifen", "CYP2D6", "chemical-gene", NONE),
+        ("Tamoxifen", "Tamoxifen", "breast cancer", "chemical-disease", "related"),
+        ("Tamoxifen", "CYP2D6", "breast cancer", "gene-disease", NONE),
+        ("Tamoxifen", "Tamoxifen", "ESR1", "chemical-gene", "related"),  # the second sentence
+        ("CYP2D6", "CYP2D6", "breast cancer", "gene-disease", NONE),
+    ]
+    assert {e.corpus for e in examples} == {f"biored-{e.family}" for e in examples}
 
 
 def test_cross_sentence_cid_relations_are_counted_not_invented(tmp_path) -> None:
@@ -127,6 +146,7 @@ def test_blurb_style_chemprot_and_ddi_tsvs_load_too(tmp_path) -> None:
 def test_each_format_is_told_from_its_file(tmp_path) -> None:
     assert corpus_format(write(tmp_path / "CDR_TestSet.PubTator.txt", PUBTATOR)) == "pubtator"
     assert corpus_format(write(tmp_path / "cdr.txt", PUBTATOR)) == "pubtator"
+    assert corpus_format(write(tmp_path / "BioRED.PubTator", BIORED)) == "biored"
     assert corpus_format(chemprot_file(tmp_path)) == "chemprot"
     assert corpus_format(write(tmp_path / "ddi" / "a.xml", DDI).parent) == "ddi"
     assert corpus_format(write(tmp_path / "gad.tsv", GAD_TRAIN)) == "tsv"
@@ -236,6 +256,26 @@ def test_the_shared_relation_corpora_load_with_offsets_that_hold(shared_data) ->
     assert len(by_corpus["gad"]) == 534
     assert len(by_corpus["eu-adr"]) == 318
     assert {e.label for e in examples} <= set(LABELS)
+
+
+def test_the_shared_biored_dev_split_gives_every_family_related_and_unrelated_pairs(
+    shared_data,
+) -> None:
+    path = shared_data / "relations" / "yookontian__RE_on_BioRED" / "data__BioRED__Dev.PubTator"
+    if not path.exists():
+        missing_data(path)
+    examples = read_relations([path])
+    assert_offsets_hold(examples)
+    counts: dict[str, list[int]] = {}
+    for e in examples:
+        counts.setdefault(e.corpus, [0, 0])[e.label == NONE] += 1
+    # [related, unrelated] per family: what benchmarks/tune_relations.py judges precision on.
+    assert counts == {
+        "biored-chemical-chemical": [297, 365],
+        "biored-chemical-disease": [471, 192],
+        "biored-chemical-gene": [314, 340],
+        "biored-gene-disease": [676, 237],
+    }
 
 
 def test_a_byte_order_mark_at_the_start_of_a_file_is_not_text(tmp_path) -> None:

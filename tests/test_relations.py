@@ -25,7 +25,7 @@ from qa.train.relations import train_relations
 from qa.types import Entity
 
 from .conftest import save_tiny_bert, tiny_run
-from .relation_samples import DDI, GAD_TRAIN, PUBTATOR, chemprot_file, mention, write
+from .relation_samples import BIORED, DDI, GAD_TRAIN, PUBTATOR, chemprot_file, mention, write
 
 # --- the classifier -----------------------------------------------------------------------
 
@@ -224,6 +224,21 @@ def test_training_lowers_the_loss_and_the_overlay_reloads_with_its_labels(
     assert set(evaluation["corpora"]) == {"bc5cdr-cid", "chemprot", "ddi-2013", "gad"}
     assert "document_level" in evaluation["corpora"]["bc5cdr-cid"]
     assert evaluation["all"]["pairs"] == 11
+
+
+def test_biored_trains_its_unrelated_pairs_only_and_a_negative_cap_keeps_them(
+    tmp_path, tiny_base
+) -> None:
+    files = [write(tmp_path / "BioRED_Train.PubTator", BIORED), *small_corpora(tmp_path)[:1]]
+    run = tiny_run(files, [], tmp_path / "biored-model", tiny_base, max_steps=1)
+    result = train_relations(run, negative_ratio=1.0)
+    # BioRED's related pairs carry no label of the model; its three unrelated ones stay
+    # whole under the cap, which has no positives of theirs to count from.
+    assert result["examples_per_corpus"] == {
+        "bc5cdr-cid": 2,
+        "biored-chemical-gene": 1,
+        "biored-gene-disease": 2,
+    }
 
 
 def test_the_eval_command_prints_json_scores(tmp_path, always_induces, capsys) -> None:

@@ -60,7 +60,8 @@ CORPUS_TERMS = {
 def limit_negatives(
     examples: Sequence[RelationExample], ratio: float, rng: random.Random
 ) -> list[RelationExample]:
-    """At most ``ratio`` negatives per positive in each corpus (DDI has 6 per positive)."""
+    """At most ``ratio`` negatives per positive in each corpus (DDI has 6 per positive); a
+    corpus of negatives only (BioRED's unrelated pairs) is kept whole."""
     by_corpus: dict[str, list[int]] = defaultdict(list)
     positives: Counter[str] = Counter()
     for i, e in enumerate(examples):
@@ -71,7 +72,8 @@ def limit_negatives(
     keep = {i for i, e in enumerate(examples) if e.label != NONE}
     for corpus, negatives in by_corpus.items():
         cap = int(ratio * positives[corpus])
-        keep.update(negatives if len(negatives) <= cap else rng.sample(negatives, cap))
+        whole = len(negatives) <= cap or not positives[corpus]
+        keep.update(negatives if whole else rng.sample(negatives, cap))
     return [e for i, e in enumerate(examples) if i in keep]
 
 
@@ -107,7 +109,8 @@ def train_relations(
     training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
     rng = random.Random(training.seed)
-    examples = read_relations(run.train)
+    # BioRED's related pairs have no label of ours (its unrelated pairs train as none).
+    examples = [e for e in read_relations(run.train) if e.label in LABELS]
     if not examples:
         raise CorpusFormatError("No relation examples found in the training files.")
     if negative_ratio is not None:

@@ -13,12 +13,13 @@ chemical-chemical   ``chemical-chemical:advise/effect/   DDI-2013 (the challenge
 gene-disease        ``gene-disease:association``         GAD, EU-ADR (BioBERT TSV, anonymised)
 ==================  ===================================  =========================================
 
-plus ``none``. The classifier only lets a pair choose among its family's labels and ``none``,
+plus ``none``. BioRED (PubTator) adds unrelated pairs of every family as ``none``
+(:mod:`.biored`). The classifier only lets a pair choose among its family's labels and ``none``,
 so one softmax serves four tasks without a chemical–gene pair ever being called an
 interaction between drugs.
 
 Each format has its reader, with the quirks of the copies in ../shared/data and what is done
-about them in its docstring: :mod:`.pubtator` (BC5CDR CID), :mod:`.chemprot`, :mod:`.ddi` and
+about them in its docstring: :mod:`.pubtator` (BC5CDR CID), :mod:`.biored`, :mod:`.chemprot`, :mod:`.ddi` and
 :mod:`.tsv` (GAD, EU-ADR, BLURB); :mod:`.examples` holds what they share. This module tells a
 file's format and reads it. Every mention offset is a character offset into
 ``RelationExample.text`` and ``text[start:end] == entity.text`` holds. A malformed line raises
@@ -32,10 +33,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qa.corpus.files import read_lines
+from qa.corpus.relations.biored import read_biored
 from qa.corpus.relations.chemprot import read_chemprot
 from qa.corpus.relations.ddi import read_ddi
 from qa.corpus.relations.examples import RelationExample
-from qa.corpus.relations.pubtator import read_bc5cdr_cid
+from qa.corpus.relations.pubtator import BIORED_TYPES, read_bc5cdr_cid
 from qa.corpus.relations.tsv import read_tsv
 from qa.errors import CorpusFormatError
 
@@ -54,18 +56,29 @@ def corpus_format(path: str | Path) -> str:
     if path.suffix.lower() == ".tsv":
         return "tsv"
     if "pubtator" in path.name.lower():
-        return "pubtator"
+        return "biored" if _biored_types(path) else "pubtator"
     first = next(
         (line for _, line in read_lines(path, universal_newlines=True) if line.strip()), ""
     )
     if first.lstrip().startswith("{"):
         return "chemprot"
     if re.match(r"^[^|\t]+\|t\|", first):
-        return "pubtator"
+        return "biored" if _biored_types(path) else "pubtator"
     raise CorpusFormatError(
-        f"Cannot tell the format of {path}: give a BC5CDR PubTator file, a ChemProt JSON-lines "
+        f"Cannot tell the format of {path}: give a BC5CDR or BioRED PubTator file, a ChemProt JSON-lines "
         "file, a DDI-2013 XML file or folder, or a BioBERT-style TSV (.tsv)."
     )
+
+
+def _biored_types(path: Path, lines: int = 500) -> bool:
+    """Whether the first ``lines`` of a PubTator file name a mention with a BioRED type."""
+    for lineno, line in read_lines(path, universal_newlines=True):
+        if lineno > lines:
+            break
+        parts = line.split("\t")
+        if len(parts) >= 6 and parts[4] in BIORED_TYPES:
+            return True
+    return False
 
 
 def read_relations(
@@ -77,6 +90,8 @@ def read_relations(
         kind = corpus_format(path)
         if kind == "pubtator":
             examples.extend(read_bc5cdr_cid(path))
+        elif kind == "biored":
+            examples.extend(read_biored(path))
         elif kind == "chemprot":
             examples.extend(read_chemprot(path, negatives=chemprot_negatives))
         elif kind == "ddi":

@@ -1,5 +1,7 @@
 """BC5CDR CID in PubTator format: document-level relations made sentence-level examples.
 
+:func:`read_pubtator` reads any PubTator file (BioRED's too: :mod:`.biored` makes its examples).
+
 BC5CDR CID is annotated per document (chemical MeSH id, disease MeSH id), not per mention. An
 example is a chemical mention and a disease mention *in the same sentence* (the title is a
 sentence of its own); it is positive when the document relates any of the chemical's ids to
@@ -23,6 +25,7 @@ from qa.corpus.files import read_lines
 from qa.corpus.relations.examples import (
     CHEMICAL,
     DISEASE,
+    GENE,
     NONE,
     RelationExample,
     check_field_count,
@@ -36,6 +39,12 @@ from qa.corpus.split import sentence_spans
 from qa.types import Entity
 
 _PUBTATOR_TYPES = {"Chemical": CHEMICAL, "Disease": DISEASE}
+# BioRED's names of the same types (its variants, species and cell lines are not read).
+BIORED_TYPES = {
+    "ChemicalEntity": CHEMICAL,
+    "DiseaseOrPhenotypicFeature": DISEASE,
+    "GeneOrGeneProduct": GENE,
+}
 _TITLE_OR_ABSTRACT = re.compile(r"^([^|\t]+)\|([ta])\|(.*)$")
 
 
@@ -53,6 +62,8 @@ class PubTatorDocument:
     mentions: tuple[Mention, ...]
     relations: frozenset[tuple[str, str]]  # CID: (chemical id, disease id)
     source: str = ""
+    # Other relation lines (BioRED's, of any type): the two concept ids, in either order.
+    related: frozenset[frozenset[str]] = frozenset()
 
     @property
     def text(self) -> str:
@@ -69,6 +80,7 @@ class _Block:
     abstract: str = ""
     mentions: list[Mention] = field(default_factory=list)
     relations: set[tuple[str, str]] = field(default_factory=set)
+    related: set[frozenset[str]] = field(default_factory=set)
 
     def document(self, path: Path) -> PubTatorDocument:
         return PubTatorDocument(
@@ -77,6 +89,7 @@ class _Block:
             abstract=self.abstract,
             mentions=tuple(self.mentions),
             relations=frozenset(self.relations),
+            related=frozenset(self.related),
             source=f"{path}:{self.line}",
         )
 
@@ -95,7 +108,9 @@ def _annotation(block: _Block | None, line: str, path: Path, lineno: int) -> Non
     if len(parts) in (4, 5) and not parts[1].isdigit():  # a relation line
         if parts[1] == "CID":
             block.relations.add((parts[2], parts[3]))
-        return  # other relation types (BioRED's) are not used here
+        else:
+            block.related.add(frozenset(parts[2:4]))
+        return
     check_field_count(
         parts,
         (6, 7),
@@ -118,9 +133,9 @@ def _annotation(block: _Block | None, line: str, path: Path, lineno: int) -> Non
             f"mention {parts[3]!r} at {start}-{end} does not match the text there "
             f"({text[start:end]!r})",
         )
-    label = _PUBTATOR_TYPES.get(parts[4])
+    label = _PUBTATOR_TYPES.get(parts[4]) or BIORED_TYPES.get(parts[4])
     if label:
-        ids = tuple(i for i in parts[5].split("|") if i and i != "-1")
+        ids = tuple(i for i in re.split(r"[|,;]", parts[5]) if i and i != "-1")
         block.mentions.append(Mention(span_entity(text, start, end, label), ids))
 
 
@@ -148,7 +163,7 @@ def read_pubtator(path: str | Path) -> list[PubTatorDocument]:
     return documents
 
 
-def _document_spans(doc: PubTatorDocument) -> list[tuple[int, int]]:
+def document_spans(doc: PubTatorDocument) -> list[tuple[int, int]]:
     offset = len(doc.title) + 1
     return sentence_spans(doc.title) + [
         (s + offset, e + offset) for s, e in sentence_spans(doc.abstract)
@@ -163,7 +178,7 @@ def examples_from_cid(
     for doc in documents:
         text = doc.text
         ids = {m.entity: m.ids for m in doc.mentions}
-        groups = sentence_groups(text, [m.entity for m in doc.mentions], _document_spans(doc))
+        groups = sentence_groups(text, [m.entity for m in doc.mentions], document_spans(doc))
         for index, (start, end, members) in enumerate(groups):
             chemicals = [e for e in members if e.label == CHEMICAL]
             diseases = [e for e in members if e.label == DISEASE]
