@@ -143,3 +143,42 @@ def test_joined_training_writes_a_model_that_reads_joined_and_says_how_it_was_tr
     classifier = YesNoClassifier(str(out), device="cpu", max_seq_length=64, joined=True)
     passages = [Passage(f"s{k}", s["text"]) for k, s in enumerate(questions[0]["snippets"])]
     assert classifier.window_odds(questions[0]["body"], passages)[0] == [[0, 1, 2, 3]]
+
+
+def test_swapped_questions_name_an_entity_of_the_same_type_that_the_evidence_does_not() -> None:
+    from qa.train.yesno import swapped_pairs
+    from qa.types import Entity
+
+    def gene(question: str, name: str) -> Entity:
+        start = question.index(name)
+        return Entity(start, start + len(name), "GENE", name)
+
+    cf = "Is cystic fibrosis caused by mutations in CFTR?"
+    dmd = "Is Duchenne muscular dystrophy caused by DMD mutations?"
+    unnamed = "Is CFTR a chloride channel?"  # its evidence never names CFTR
+    pairs = [
+        YesNoPair(cf, "CFTR mutations cause cystic fibrosis.", 1),
+        YesNoPair(cf, "Most patients carry F508del.", 1),
+        YesNoPair(dmd, "Loss of dystrophin (DMD) causes the disease.", 1),
+        YesNoPair(unnamed, "It conducts chloride ions.", 1),
+        YesNoPair("Is DMD a chloride channel?", "DMD encodes dystrophin.", 0),
+    ]
+    entities = {q: [gene(q, name)] for q, name in ((cf, "CFTR"), (dmd, "DMD"), (unnamed, "CFTR"))}
+    swapped = swapped_pairs(pairs, entities, share=1.0, seed=0)
+    # Each "yes" question that names an entity of its evidence is asked again about the other
+    # gene, over all its own passages, labelled "no"; the "no" question is never swapped.
+    assert set(swapped) == {
+        YesNoPair("Is cystic fibrosis caused by mutations in DMD?", pairs[0].text, 0),
+        YesNoPair("Is cystic fibrosis caused by mutations in DMD?", pairs[1].text, 0),
+        YesNoPair("Is Duchenne muscular dystrophy caused by CFTR mutations?", pairs[2].text, 0),
+    }
+    assert swapped_pairs(pairs, entities, share=0.0, seed=0) == []
+
+
+def test_the_swapped_share_must_be_a_fraction() -> None:
+    from qa.cli import UsageError, build_parser
+
+    with pytest.raises(UsageError, match="--swapped-entities: expected a number .* at most 1"):
+        build_parser().parse_args(
+            ["train", "yesno", "--train", "x.json", "-o", "out", "--swapped-entities", "1.5"]
+        )

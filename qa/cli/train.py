@@ -63,6 +63,8 @@ def cmd_train_yesno(args: argparse.Namespace) -> int:
         "held_out_pmids": held_out,
         "joined": args.joined,
         "class_weights": not args.no_class_weights,
+        "swapped_share": args.swapped_entities,
+        "ner_model": args.ner_model,
     }
     return _run(args, train_yesno, args.train, args.dev, **options)
 
@@ -161,6 +163,19 @@ def _register_bioasq_trainers(train: argparse._SubParsersAction) -> None:
         "--no-class-weights",
         action="store_true",
         help="weigh every pair the same (by default each class by the inverse of its share)",
+    )
+    p.add_argument(
+        "--swapped-entities",
+        type=number(0.0, 1.0),
+        default=0.0,
+        metavar="SHARE",
+        help="ask this share (0-1) of the 'yes' questions again with an entity swapped for "
+        "one their passages do not name, labelled 'no' (default 0: off)",
+    )
+    p.add_argument(
+        "--ner-model",
+        default="qa-models:ner-minilm-biomed",
+        help="the NER model that finds the entities to swap",
     )
 
     p = _golden_parser(train, "qtype", "fit the question-type classifier on BioASQ questions")

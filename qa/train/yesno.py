@@ -10,7 +10,9 @@ BioASQ answers are about 70% "yes"; the loss weighs each class by the inverse of
 the pairs so the head does not learn to say "yes" always (which scores a macro-F1 near 0.4).
 With ``joined`` the pairs of one question are joined into windows the way the classifier reads
 them with ``joined=True`` (:func:`joined_pairs`), so each example carries the evidence its label
-was given for.
+was given for. With ``swapped_share`` some "yes" questions are asked again about the wrong
+entity, labelled "no" (:func:`swapped_pairs`), so that a "yes" needs the question's own entity
+in the evidence, not only its topic.
 
 The best epoch by dev macro-F1 (held-out questions over their gold snippets, 9B for the
 shipped model) is kept.
@@ -19,7 +21,8 @@ shipped model) is kept.
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -45,12 +48,14 @@ from qa.train.common import (
 from qa.train.fit import seed_everything
 from qa.train.reader import is_golden, question_key
 from qa.train.settings import TrainingConfig, TrainingRun
-from qa.types import Passage
+from qa.types import Entity, Passage
 
 LABEL2ID = {"no": 0, "yes": 1}
 # The run settings when none are given (and the defaults of `qa train yesno`).
 DEFAULT_TRAINING_CONFIG = TrainingConfig(epochs=3, batch_size=16, lr=5e-5)
 MAX_SNIPPETS = 10  # per question, so questions with 40 snippets do not dominate
+# Replacements tried for a swapped question before it is left out (see swapped_pairs).
+SWAP_TRIES = 20
 # Joined training reads each question's snippets in these many orders (the given one, then
 # shuffles), so the same evidence is seen split into windows in more than one way.
 JOINED_ORDERS = 3
@@ -128,6 +133,58 @@ def joined_pairs(
     return list(dict.fromkeys(out))
 
 
+def swapped_pairs(
+    pairs: Sequence[YesNoPair],
+    entities: Mapping[str, Sequence[Entity]],
+    share: float,
+    seed: int,
+) -> list[YesNoPair]:
+    """Wrong-entity questions, labelled "no", over their original passages.
+
+    For ``share`` of the "yes" questions, one entity of the question (``entities``: each
+    question's tagged entities) that its passages name is replaced by an entity of the same
+    type from another question that they do not name: "Is cystic fibrosis caused by mutations
+    in CFTR?" becomes "... in DMD?". The passages still speak of the question's topic, so only
+    the entity tells the answer, which ``benchmarks/yesno_probe.py`` found both trained models
+    ignoring. A question with no such entity or replacement is left out."""
+    rng = random.Random(seed)
+    texts_of: dict[str, list[str]] = defaultdict(list)
+    for pair in pairs:
+        if pair.label == LABEL2ID["yes"]:
+            texts_of[pair.question].append(pair.text)
+    names: dict[str, set[str]] = defaultdict(set)
+    for found in entities.values():
+        for entity in found:
+            names[entity.label].add(entity.text)
+    pools = {label: sorted(n) for label, n in names.items()}
+    out = []
+    for question, texts in sorted(texts_of.items()):
+        if rng.random() >= share:
+            continue
+        evidence = " ".join(texts).lower()
+        shared = [e for e in entities.get(question, ()) if e.text.lower() in evidence]
+        if not shared:
+            continue
+        entity = rng.choice(shared)
+        other = _replacement(entity, pools[entity.label], evidence, rng)
+        if other:
+            wrong = question[: entity.start] + other + question[entity.end :]
+            out.extend(YesNoPair(wrong, text, LABEL2ID["no"]) for text in texts)
+    return out
+
+
+def _replacement(entity: Entity, pool: Sequence[str], evidence: str, rng: random.Random) -> str:
+    """A name from ``pool`` that the evidence does not contain and that neither contains nor is
+    contained in ``entity``'s text ("CFTR gene" does not replace "CFTR"); "" if none is found."""
+    own = entity.text.lower()
+    for _ in range(SWAP_TRIES):
+        name = rng.choice(pool)
+        lower = name.lower()
+        if lower not in evidence and lower not in own and own not in lower:
+            return name
+    return ""
+
+
 def yesno_dev_metrics(classifier, questions: Sequence[GoldQuestion]) -> dict[str, float]:
     """Accuracy and macro-F1 (mean of the F1 of yes and of no) over gold snippets."""
     asked = [
@@ -166,13 +223,16 @@ def train_yesno(
     held_out_pmids: Collection[str] = (),
     joined: bool = False,
     class_weights: bool = True,
+    swapped_share: float = 0.0,
+    ner_model: str = "qa-models:ner-minilm-biomed",
 ) -> dict:
     """Train on the (question, passage) pairs of ``run.train`` with class-weighted loss, keep the
     epoch with the best dev macro-F1 on the ``run.dev`` golden files (each epoch's overlay is
     read back, as it will ship), save overlay and card. PubMedQA entries whose PMID is in
     ``held_out_pmids`` (the open-domain evaluation's questions) are not trained on; ``joined``:
     see the module; ``class_weights`` False: every pair weighs the same (the threshold is then
-    left to balance the classes).
+    left to balance the classes); ``swapped_share``: see :func:`swapped_pairs` (the questions
+    tagged by ``ner_model``).
 
     ``run.config`` None: :data:`DEFAULT_TRAINING_CONFIG`."""
     training = run.settings(DEFAULT_TRAINING_CONFIG)
@@ -187,6 +247,15 @@ def train_yesno(
     ]
     if not pairs:
         raise CorpusFormatError("No yes/no examples found in the training files.")
+    swapped = []
+    if swapped_share > 0:
+        swapped = swapped_pairs(
+            pairs,
+            question_entities(pairs, ner_model, training.device),
+            swapped_share,
+            training.seed,
+        )
+        pairs = pairs + swapped
     if joined:
         pairs = joined_pairs(tokenizer, pairs, max_seq_length, training.seed)
     rows = tokenize_pairs(tokenizer, pairs, max_seq_length)
@@ -212,6 +281,8 @@ def train_yesno(
         "yes_share": round(float(counts[1] / counts.sum()), 4),
         "joined": joined,
         "class_weights": class_weights,
+        "swapped_share": swapped_share,
+        "swapped_questions": len({p.question for p in swapped}),
         **config.summary(),
         "max_seq_length": max_seq_length,
         **fitted.summary(),
@@ -220,6 +291,15 @@ def train_yesno(
     card = model_card(result, run.command)
     save_trained(run, model, "yesno", config.frozen, card, {"metrics": result})
     return result
+
+
+def question_entities(pairs: Sequence[YesNoPair], ner_model: str, device: str) -> dict:
+    """The entities ``ner_model`` finds in each "yes" question (as the annotator keeps them)."""
+    from qa.annotate.annotator import Annotator
+
+    questions = sorted({p.question for p in pairs if p.label == LABEL2ID["yes"]})
+    found = Annotator(ner_model, device=device).entities(questions)
+    return dict(zip(questions, found))
 
 
 def tokenize_pairs(tokenizer, pairs: Sequence[YesNoPair], max_length: int) -> list[dict]:
@@ -265,9 +345,15 @@ The official BioASQ figures come from `qa eval bioasq`.
 
 
 def _weighting(result: dict) -> str:
-    if result.get("class_weights", True):
-        return "Classes weighted by inverse\n  frequency"
-    return "Classes unweighted"
+    weighting = "Classes weighted by inverse\n  frequency"
+    if not result.get("class_weights", True):
+        weighting = "Classes unweighted"
+    if result.get("swapped_questions"):
+        weighting += (
+            f'; {result["swapped_questions"]} wrong-entity "no" questions added (share '
+            f'{result["swapped_share"]} of the "yes" questions, `--swapped-entities`)'
+        )
+    return weighting
 
 
 def _reads(result: dict) -> str:
