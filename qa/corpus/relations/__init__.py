@@ -13,14 +13,14 @@ chemical-chemical   ``chemical-chemical:advise/effect/   DDI-2013 (the challenge
 gene-disease        ``gene-disease:association``         GAD, EU-ADR (BioBERT TSV, anonymised)
 ==================  ===================================  =========================================
 
-plus ``none``. BioRED (PubTator) adds unrelated pairs of every family as ``none``
-(:mod:`.biored`). The classifier only lets a pair choose among its family's labels and ``none``,
-so one softmax serves four tasks without a chemical–gene pair ever being called an
+plus ``none``. BioRED (PubTator too) gives every family's pairs, related or not
+(:mod:`.biored`). The classifier only lets a pair choose among its family's labels and
+``none``, so one softmax serves four tasks without a chemical–gene pair ever being called an
 interaction between drugs.
 
 Each format has its reader, with the quirks of the copies in ../shared/data and what is done
-about them in its docstring: :mod:`.pubtator` (BC5CDR CID), :mod:`.biored`, :mod:`.chemprot`, :mod:`.ddi` and
-:mod:`.tsv` (GAD, EU-ADR, BLURB); :mod:`.examples` holds what they share. This module tells a
+about them in its docstring: :mod:`.pubtator` (BC5CDR CID), :mod:`.biored`, :mod:`.chemprot`,
+:mod:`.ddi` and :mod:`.tsv` (GAD, EU-ADR, BLURB); :mod:`.examples` holds what they share. This module tells a
 file's format and reads it. Every mention offset is a character offset into
 ``RelationExample.text`` and ``text[start:end] == entity.text`` holds. A malformed line raises
 :class:`~qa.errors.CorpusFormatError` naming the file and line.
@@ -65,8 +65,8 @@ def corpus_format(path: str | Path) -> str:
     if re.match(r"^[^|\t]+\|t\|", first):
         return "biored" if _biored_types(path) else "pubtator"
     raise CorpusFormatError(
-        f"Cannot tell the format of {path}: give a BC5CDR or BioRED PubTator file, a ChemProt JSON-lines "
-        "file, a DDI-2013 XML file or folder, or a BioBERT-style TSV (.tsv)."
+        f"Cannot tell the format of {path}: give a BC5CDR or BioRED PubTator file, a ChemProt "
+        "JSON-lines file, a DDI-2013 XML file or folder, or a BioBERT-style TSV (.tsv)."
     )
 
 
