@@ -28,6 +28,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import torch
+from tqdm.auto import tqdm
 
 from qa.batching import pad_batch
 from qa.corpus.relations.examples import (
@@ -157,8 +158,10 @@ def predict_pairs(
     device: str,
     batch_size: int = 64,
     max_length: int = 128,
+    progress: bool = False,
 ) -> list[tuple[str, float]]:
-    """The label and probability of every pair, batched by length, in input order."""
+    """The label and probability of every pair, batched by length, in input order;
+    ``progress``: a bar over the batches (evaluations classify thousands of pairs)."""
     if not pairs:
         return []
     features = encode_pairs(tokenizer, pairs, max_length)
@@ -168,7 +171,8 @@ def predict_pairs(
     results: list[tuple[str, float]] = [(NONE, 0.0)] * len(pairs)
     model.eval()
     with torch.inference_mode():
-        for lo in range(0, len(order), batch_size):
+        starts = range(0, len(order), batch_size)
+        for lo in tqdm(starts, desc="Relation pairs", unit="batch", disable=not progress):
             idx = order[lo : lo + batch_size]
             batch = pad_batch([features[i] for i in idx], tokenizer.pad_token_id or 0)
             logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu()
@@ -288,4 +292,5 @@ class RelationClassifier(ModelComponent):
             device=self.device,
             batch_size=self.batch_size,
             max_length=self.max_length,
+            progress=True,
         )

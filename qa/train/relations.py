@@ -83,7 +83,8 @@ def dev_metrics(model, tokenizer, dev: Sequence[RelationExample], **kwargs) -> d
     The mean, not the pooled F1, so that DDI's many pairs do not decide alone which epoch wins.
     """
     pairs = [example_input(e) for e in dev]
-    predicted = [label for label, _ in predict_pairs(model, tokenizer, pairs, **kwargs)]
+    found = predict_pairs(model, tokenizer, pairs, progress=True, **kwargs)
+    predicted = [label for label, _ in found]
     f1 = {}
     for corpus in sorted({e.corpus for e in dev}):
         idx = [i for i, e in enumerate(dev) if e.corpus == corpus]
