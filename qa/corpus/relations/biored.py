@@ -8,6 +8,10 @@ abstract relates the two concepts in any way and ``none`` otherwise. Training ke
 ``none`` pairs (``related`` is no label of the model); threshold tuning
 (``benchmarks/tune_relations.py``) scores "related or not" on the dev split.
 
+Trained on beside this project's corpora, these negatives cost more than they gave (the
+relation model's card, "Levers tried"): GAD's gene-disease positives are anonymised sentences,
+so every plain-text gene-disease pair came to look unrelated.
+
 Pairs are built as for BC5CDR CID: two mentions in one sentence (the title is one), not
 overlapping, of two different concepts, whose types fit a family.
 """
