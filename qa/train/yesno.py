@@ -146,7 +146,8 @@ def swapped_pairs(
     type from another question that they do not name: "Is cystic fibrosis caused by mutations
     in CFTR?" becomes "... in DMD?". The passages still speak of the question's topic, so only
     the entity tells the answer, which ``benchmarks/yesno_probe.py`` found both trained models
-    ignoring. A question with no such entity or replacement is left out."""
+    ignoring. A question with no such entity or replacement is left out. (Share 0.5 lost on
+    9B: the yes/no model's card.)"""
     rng = random.Random(seed)
     texts_of: dict[str, list[str]] = defaultdict(list)
     for pair in pairs:
