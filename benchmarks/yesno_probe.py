@@ -66,8 +66,11 @@ def main() -> None:
     parser.add_argument("--index", default="indexes/demo", help="the demo index (as qa demo)")
     args = parser.parse_args()
     profile = load_profile(args.profile)
-    given = {"yesno_model": args.model, "yesno_joined": args.joined}
-    given["yesno_threshold"] = args.threshold
+    given = {
+        "yesno_model": args.model,
+        "yesno_joined": args.joined,
+        "yesno_threshold": args.threshold,
+    }
     reader = replace(profile.reader, **{k: v for k, v in given.items() if v is not None})
     qa = load_demo(args.index, replace(profile, reader=reader))
     classifier = qa.components.yesno

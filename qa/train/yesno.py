@@ -294,7 +294,9 @@ def train_yesno(
     return result
 
 
-def question_entities(pairs: Sequence[YesNoPair], ner_model: str, device: str) -> dict:
+def question_entities(
+    pairs: Sequence[YesNoPair], ner_model: str, device: str
+) -> dict[str, list[Entity]]:
     """The entities ``ner_model`` finds in each "yes" question (as the annotator keeps them)."""
     from qa.annotate.annotator import Annotator
 
