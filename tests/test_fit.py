@@ -27,7 +27,7 @@ def classifier(tmp_path_factory):
 
 
 def test_fit_lowers_the_loss_keeps_the_best_epoch_and_follows_the_library_schedule(
-    classifier,
+    classifier, capsys
 ) -> None:
     tokenizer, model = classifier
     texts = [f"{word} number {i}" for i in range(8) for word in ("aspirin", "nothing")]
@@ -48,6 +48,7 @@ def test_fit_lowers_the_loss_keeps_the_best_epoch_and_follows_the_library_schedu
     assert run.steps == 16 and [h["epoch"] for h in run.history] == [1, 2, 3, 4]
     assert run.loss_summary()["last_loss"] < run.loss_summary()["first_loss"]
     assert (run.best_epoch, run.best_score) == (2, 0.9)
+    assert "Epoch 2 on dev: score 0.9\n" in capsys.readouterr().err  # told as it goes
     assert all(torch.equal(v, states[1][k]) for k, v in model.state_dict().items())
     assert torch.equal(model.bert.embeddings.word_embeddings.weight, embeddings_before)
     probe = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)

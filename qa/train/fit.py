@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -112,6 +113,8 @@ def fit(
             result.train_seconds += time.time() - started
             model.eval()
             metrics = evaluate(model) if evaluate else {}
+            if metrics:  # an hour-long run says how each epoch did as it goes
+                bar.write(f"Epoch {epoch + 1} on dev: {_figures(metrics)}", file=sys.stderr)
             loss_now = round(result.running_loss(), 4)
             result.history.append(
                 {"epoch": epoch + 1, "steps": result.steps, "loss": loss_now, **metrics}
@@ -127,6 +130,12 @@ def fit(
         model.load_state_dict(best_state)
     model.eval()
     return result
+
+
+def _figures(metrics: dict) -> str:
+    """The numbers of an evaluation's ``metrics``, as "name value" pairs."""
+    numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+    return ", ".join(f"{k} {v:.4g}" for k, v in numbers.items())
 
 
 def _optimiser(
