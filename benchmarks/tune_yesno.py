@@ -78,14 +78,17 @@ def main() -> None:
     parser.add_argument("--tune", nargs="+", required=True, help="held-out training batches")
     parser.add_argument("--report", nargs="*", default=[], help="batches to report on once")
     parser.add_argument(
-        "--joined", action="store_true", help="read the passages joined (a --joined model)"
+        "--joined",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read the passages joined or not (default: the profile's, else as the model says)",
     )
     args = parser.parse_args()
     reader = load_profile(args.profile).reader
     classifier = YesNoClassifier(
         args.model or reader.yesno_model,
         max_passages=reader.yesno_passages,
-        joined=args.joined or reader.yesno_joined,
+        joined=reader.yesno_joined if args.joined is None else args.joined,
     )
     per_pooling, chosen = choose(question_odds(classifier, matching_files(args.tune)))
     result = {"model": args.model or reader.yesno_model, "tuned_on": per_pooling, "chosen": chosen}

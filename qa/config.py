@@ -96,9 +96,9 @@ class ReaderConfig:
     yesno_model: str = ""
     yesno_threshold: float = 0.5  # on the pooled probability of "yes"
     yesno_pooling: str = "mean"  # of the passages' log-odds: mean, max or attention
-    # Read consecutive passages together, as many as fit in a window (qa.read.yesno); a model
-    # trained with `qa train yesno --joined` expects it.
-    yesno_joined: bool = False
+    # Read consecutive passages together, as many as fit in a window (qa.read.yesno). Unset: as
+    # the model was trained (`qa train yesno --joined` records it in the model's config).
+    yesno_joined: bool | None = None
     yesno_passages: int = 10
     qtype_model: str = ""
     # The answer type the question expects (qa.read.answer_type): a factoid or list candidate
@@ -262,6 +262,8 @@ _TYPES: dict[str, tuple[Any, str]] = {
         "float (a number)",
     ),
     "bool": (lambda v: isinstance(v, bool), "bool (true or false)"),
+    # unset (a manifest's null; TOML cannot write one) leaves the choice to the model
+    "bool | None": (lambda v: v is None or isinstance(v, bool), "bool (true or false)"),
 }
 
 

@@ -120,6 +120,7 @@ def test_an_export_loads_in_plain_transformers_with_the_packages_outputs(
         assert set(model.config.id2label.values()) == set(component.labels)
     if name == "yesno-minilm-bioasq":
         assert model.config.id2label == {0: "no", 1: "yes"}
+        assert config["qa_yesno_joined"] is True  # how it was trained travels with it
 
 
 def test_the_exported_embedder_is_a_sentence_transformers_model(exported, shipped_qa) -> None:
@@ -199,6 +200,7 @@ def test_a_profile_of_exported_folders_answers_as_the_shipped_overlays(
     assert factoid[0].answers and factoid[0].answers[0].entities == factoid[1].answers[0].entities
     for ours, theirs in zip(factoid[0].answers, factoid[1].answers):
         assert ours.score == pytest.approx(theirs.score, abs=1e-4)
+    assert shipped_qa.components.yesno.joined and exported_qa.components.yesno.joined
     yesno = [
         qa.answer("Does imatinib inhibit BCR-ABL?", PASSAGES, qtype="yesno").yesno
         for qa in (shipped_qa, exported_qa)

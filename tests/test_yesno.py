@@ -138,9 +138,11 @@ def test_joined_training_writes_a_model_that_reads_joined_and_says_how_it_was_tr
     assert 6 <= result["pairs"] <= JOINED_ORDERS * 6
     assert result["history"][0]["questions"] == 2  # both dev questions scored
     card = (out / "README.md").read_text(encoding="utf-8")
-    assert "joined in windows (profile: `yesno_joined = true`)" in card
+    assert "joined in windows (the config's `qa_yesno_joined = true`)" in card
     assert "Classes unweighted" in card
-    classifier = YesNoClassifier(str(out), device="cpu", max_seq_length=64, joined=True)
+    classifier = YesNoClassifier(str(out), device="cpu", max_seq_length=64)  # as trained
+    assert classifier.joined
+    assert not YesNoClassifier(str(out), device="cpu", joined=False).joined  # a profile's say
     passages = [Passage(f"s{k}", s["text"]) for k, s in enumerate(questions[0]["snippets"])]
     assert classifier.window_odds(questions[0]["body"], passages)[0] == [[0, 1, 2, 3]]
 

@@ -157,7 +157,8 @@ def _register_bioasq_trainers(train: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--joined",
         action="store_true",
-        help="train on each question's passages joined in windows (read with yesno_joined = true)",
+        help="train on each question's passages joined in windows (the model records it and is "
+        "read so)",
     )
     p.add_argument(
         "--no-class-weights",

@@ -84,8 +84,15 @@ KINDS = {
 }
 
 
+# Config keys with this prefix are the project's settings of how a model was trained (a yes/no
+# model's joined reading): they live in the model's config, so an overlay records them and an
+# export keeps them in config.json, and whoever reads the model finds them there.
+PROJECT_CONFIG_PREFIX = "qa_"
+
+
 def overlay_config(location: ModelLocation) -> dict:
-    """Config settings an overlay changes on its base (labels of a classification head)."""
+    """Config settings an overlay changes on its base (labels of a classification head, the
+    project's settings)."""
     config = overlay_info(location).get("config") or {}
     if "id2label" in config:  # JSON keys are strings; transformers wants ints
         config = {**config, "id2label": {int(k): v for k, v in config["id2label"].items()}}
@@ -104,9 +111,18 @@ def model_config(location: ModelLocation):
 
     root = locate(location.overlay_base) if location.overlay_base else location
     try:
-        return AutoConfig.from_pretrained(root.path, **pinned(root), **overlay_config(location))
+        return _with_settings(
+            AutoConfig.from_pretrained(root.path, **pinned(root)), overlay_config(location)
+        )
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"Could not read a model config from {root.path}: {exc}") from exc
+
+
+def _with_settings(config, settings: dict):
+    """``config`` with ``settings`` set on it: ``from_pretrained``'s keyword arguments would
+    drop the keys its config class does not know, such as the project's own."""
+    config.update(settings)
+    return config
 
 
 def require_kind(location: ModelLocation, kind: str) -> None:
@@ -190,9 +206,10 @@ def _from_pretrained(location: ModelLocation, task: str, settings: dict):
 
     model_class = getattr(transformers, TASKS[task].auto_class)
     base = locate(location.overlay_base) if location.overlay_base else location
-    settings = {**pinned(base), **settings}
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(base.path, **pinned(base))
+        config = transformers.AutoConfig.from_pretrained(base.path, **pinned(base))
+        settings = {**pinned(base), "config": _with_settings(config, settings)}
         if not location.overlay_base:
             return tokenizer, model_class.from_pretrained(base.path, **settings)
         # The base lacks the overlay's head; transformers would report it as missing although
@@ -297,7 +314,8 @@ def save_overlay(
 ) -> None:
     """Store the trained weights (fp16, frozen ones left out) over the root of ``base``.
 
-    A classification head's labels go into ``qa_overlay.json``: :func:`load_model` applies them
+    A classification head's labels and the project's config settings
+    (:data:`PROJECT_CONFIG_PREFIX`) go into ``qa_overlay.json``: :func:`load_model` applies them
     to the base's config before it builds the model, and so does the sha256 of the base's
     weights, which it checks (:mod:`qa.modelhub.checksum`). The folder is written beside ``out``
     and moved into place whole (:func:`qa.atomic.staged_folder`): an interrupted save leaves the
@@ -308,12 +326,15 @@ def save_overlay(
     digest = weights_sha256(locate(root))  # checked on load (empty for a hub base: not checked)
     info = {"base": root, **({"base_sha256": digest} if digest else {}), "trained_from": base}
     info = {**info, "kind": kind, **(meta or {})}
+    config = {
+        k: v for k, v in model.config.to_dict().items() if k.startswith(PROJECT_CONFIG_PREFIX)
+    }
     if TASKS[KINDS[kind].task].labelled:
         labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
-        info["config"] = {
-            "id2label": {str(i): label for i, label in enumerate(labels)},
-            "label2id": dict(model.config.label2id),
-        }
+        config["id2label"] = {str(i): label for i, label in enumerate(labels)}
+        config["label2id"] = dict(model.config.label2id)
+    if config:
+        info["config"] = config
     with staged_folder(out, is_model_folder, "a model folder") as tmp:
         tensors = {
             name: t.detach().to("cpu", torch.float16).contiguous()

@@ -14,7 +14,7 @@ Read one at a time, a passage answers for itself, and a training label (the ques
 answer) is wrong for every snippet that only gives background. ``joined`` reading instead
 puts consecutive passages together in as few windows as fit beside the question
 (:func:`join_texts`), so the model weighs the evidence side by side as it was labelled, and the
-pooling runs over those windows.
+pooling runs over those windows. A model trained so says it in its config, and is read so.
 
 The answer keeps a probability (``sigmoid`` of the pooled log-odds), compared with the
 threshold. The per-passage log-odds are kept too: they tell the user which passages argue for
@@ -35,6 +35,8 @@ from qa.types import Hit, Passage, YesNo
 
 LABELS = ("no", "yes")
 POOLINGS = ("mean", "max", "attention")
+# The model config's record of joined training (qa.train.yesno), read when joined is not given.
+JOINED_CONFIG_KEY = "qa_yesno_joined"
 
 
 def pool(odds: Sequence[float], pooling: str) -> float:
@@ -87,12 +89,14 @@ class YesNoClassifier(ModelComponent):
         max_passages: int = 10,
         threshold: float = 0.5,
         pooling: str = "mean",
-        joined: bool = False,
+        joined: bool | None = None,
         batch_size: int | None = None,
     ) -> None:
+        """``joined`` None: as the model was trained (its config's :data:`JOINED_CONFIG_KEY`)."""
         check_choice("yes/no pooling", pooling, POOLINGS)
         self._settle(spec, device)
-        id2label = {i: str(v).lower() for i, v in model_config(self.location).id2label.items()}
+        config = model_config(self.location)
+        id2label = {i: str(v).lower() for i, v in config.id2label.items()}
         if not {"yes", "no"} <= set(id2label.values()):
             raise ModelLoadError(
                 f"{spec} is not a yes/no classifier (its labels are "
@@ -104,7 +108,7 @@ class YesNoClassifier(ModelComponent):
         self.max_passages = max_passages
         self.threshold = threshold
         self.pooling = pooling
-        self.joined = joined
+        self.joined = bool(getattr(config, JOINED_CONFIG_KEY, False)) if joined is None else joined
         self.batch_size = inference_batch_size(self.device, batch_size)
 
     def log_odds(self, question: str, passages: Sequence[Passage]) -> list[float]:

@@ -10,7 +10,7 @@ BioASQ answers are about 70% "yes"; the loss weighs each class by the inverse of
 the pairs so the head does not learn to say "yes" always (which scores a macro-F1 near 0.4).
 With ``joined`` the pairs of one question are joined into windows the way the classifier reads
 them with ``joined=True`` (:func:`joined_pairs`), so each example carries the evidence its label
-was given for. With ``swapped_share`` some "yes" questions are asked again about the wrong
+was given for; the model's config records it, and the classifier reads it from there. With ``swapped_share`` some "yes" questions are asked again about the wrong
 entity, labelled "no" (:func:`swapped_pairs`), so that a "yes" needs the question's own entity
 in the evidence, not only its topic.
 
@@ -35,7 +35,7 @@ from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
 from qa.modelhub.load import load_model
-from qa.read.yesno import YesNoClassifier, join_texts
+from qa.read.yesno import JOINED_CONFIG_KEY, YesNoClassifier, join_texts
 from qa.train.common import (
     base_model_line,
     fit_rows,
@@ -239,6 +239,7 @@ def train_yesno(
     training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
     tokenizer, model = load_model(run.base, "sequence-classification", labels=list(LABEL2ID))
+    setattr(model.config, JOINED_CONFIG_KEY, joined)  # the classifier reads as it was trained
     dev_q = load_golden(run.dev) if run.dev else []
     dev_keys = {question_key(q.body) for q in dev_q}
     pairs = [
@@ -266,7 +267,7 @@ def train_yesno(
     loss = partial(weighted_loss, weights)
     config = replace(training, frozen=word_embeddings(model), job="yes/no")
     make_batch = partial(pad_rows, rows, tokenizer.pad_token_id or 0, labels=labels)
-    reading = {"device": config.device, "max_seq_length": max_seq_length, "joined": joined}
+    reading = {"device": config.device, "max_seq_length": max_seq_length}
 
     def measure(folder: str) -> dict:
         return yesno_dev_metrics(YesNoClassifier(folder, **reading), dev_q)
@@ -361,7 +362,7 @@ def _weighting(result: dict) -> str:
 
 def _reads(result: dict) -> str:
     if result.get("joined"):
-        return "its passages joined in windows (profile: `yesno_joined = true`)"
+        return f"its passages joined in windows (the config's `{JOINED_CONFIG_KEY} = true`)"
     return "one passage"
 
 
