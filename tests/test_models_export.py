@@ -118,6 +118,7 @@ def test_an_export_loads_in_plain_transformers_with_the_packages_outputs(
         assert model.config.label2id["B-GENE"] == labels.index("B-GENE")
     if name == "relations-minilm-biomed":
         assert set(model.config.id2label.values()) == set(component.labels)
+        assert config["qa_max_seq_length"] == component.max_length == 128
     if name == "yesno-minilm-bioasq":
         assert model.config.id2label == {0: "no", 1: "yes"}
         assert config["qa_yesno_joined"] is True  # how it was trained travels with it

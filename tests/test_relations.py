@@ -220,6 +220,10 @@ def test_training_lowers_the_loss_and_the_overlay_reloads_with_its_labels(
 
     classifier = RelationClassifier(str(out), device="cpu")
     assert classifier.labels == LABELS
+    assert classifier.max_length == 128  # the trained length, from the model's config
+    info["config"].pop("qa_max_seq_length")  # an overlay saved before the config held it
+    (out / "qa_overlay.json").write_text(json.dumps({**info, "max_seq_length": 96}), "utf-8")
+    assert RelationClassifier(str(out), device="cpu").max_length == 96
     evaluation = evaluate_relations(classifier, files)
     assert set(evaluation["corpora"]) == {"bc5cdr-cid", "chemprot", "ddi-2013", "gad"}
     assert "document_level" in evaluation["corpora"]["bc5cdr-cid"]

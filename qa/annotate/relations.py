@@ -55,6 +55,10 @@ FIRST_MARKERS = ("<< ", " >>")
 SECOND_MARKERS = ("[[ ", " ]]")
 CHARS_PER_TOKEN = 3  # a cautious estimate for biomedical word pieces, used to crop long sentences
 
+# The input length a model was trained with, in its config (qa.train.relations writes it, an
+# export keeps it): pairs are cropped the same way when it reads them.
+TRAINED_LENGTH_KEY = "qa_max_seq_length"
+
 
 @dataclass(frozen=True)
 class PairInput:
@@ -183,8 +187,8 @@ def predict_pairs(
     return results
 
 
-def _trained_length(location: ModelLocation) -> int | None:
-    """The input length an overlay was trained with (inputs are cropped the same way)."""
+def _older_length(location: ModelLocation) -> int | None:
+    """The trained input length as overlays recorded it before the config held it."""
     return overlay_info(location).get("max_seq_length")
 
 
@@ -229,7 +233,8 @@ class RelationClassifier(ModelComponent):
         batch_size: int = 64,
     ) -> None:
         self._settle(spec, device)
-        id2label = {int(k): v for k, v in model_config(self.location).id2label.items()}
+        config = model_config(self.location)
+        id2label = {int(k): v for k, v in config.id2label.items()}
         if NONE not in set(id2label.values()):
             raise ModelLoadError(
                 f"{spec} classifies into {sorted(set(id2label.values()))}, which has no {NONE!r} "
@@ -237,7 +242,8 @@ class RelationClassifier(ModelComponent):
                 "`qa train relations`."
             )
         self.labels = tuple(id2label[i] for i in sorted(id2label))
-        self.max_length = max_length or _trained_length(self.location) or 128
+        trained = getattr(config, TRAINED_LENGTH_KEY, None) or _older_length(self.location)
+        self.max_length = max_length or trained or 128
         self.batch_size = batch_size
 
     def predict(
