@@ -143,6 +143,10 @@ def test_joined_training_writes_a_model_that_reads_joined_and_says_how_it_was_tr
     classifier = YesNoClassifier(str(out), device="cpu", max_seq_length=64)  # as trained
     assert classifier.joined
     assert not YesNoClassifier(str(out), device="cpu", joined=False).joined  # a profile's say
+    info = json.loads((out / "qa_overlay.json").read_text(encoding="utf-8"))
+    info["config"].pop("qa_yesno_joined")  # an overlay saved before the config held it
+    (out / "qa_overlay.json").write_text(json.dumps(info), encoding="utf-8")
+    assert YesNoClassifier(str(out), device="cpu").joined
     passages = [Passage(f"s{k}", s["text"]) for k, s in enumerate(questions[0]["snippets"])]
     assert classifier.window_odds(questions[0]["body"], passages)[0] == [[0, 1, 2, 3]]
 

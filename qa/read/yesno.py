@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 from qa.batching import forward_batches, inference_batch_size
 from qa.errors import ModelLoadError, check_choice
+from qa.modelhub import overlay_info
 from qa.modelhub.component import ModelComponent
 from qa.modelhub.load import model_config
 from qa.read.reader import encode_with_question
@@ -108,7 +109,10 @@ class YesNoClassifier(ModelComponent):
         self.max_passages = max_passages
         self.threshold = threshold
         self.pooling = pooling
-        self.joined = bool(getattr(config, JOINED_CONFIG_KEY, False)) if joined is None else joined
+        trained = getattr(config, JOINED_CONFIG_KEY, None)
+        if trained is None:  # saved before the config held it: the trainer's metrics say
+            trained = overlay_info(self.location).get("metrics", {}).get("joined", False)
+        self.joined = bool(trained) if joined is None else joined
         self.batch_size = inference_batch_size(self.device, batch_size)
 
     def log_odds(self, question: str, passages: Sequence[Passage]) -> list[float]:
