@@ -323,6 +323,27 @@ def test_training_on_two_partial_corpora_lowers_the_loss_and_saves_a_model_that_
     assert all(e.text == "Cisplatin causes renal failure."[e.start : e.end] for e in entities)
 
 
+def test_trained_word_embeddings_ship_in_the_overlay_and_load_back(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from qa.modelhub.load import load_model
+
+    base = save_tiny_bert(tmp_path / "base", seed=0)
+    cdr = write(tmp_path / "cdr.tsv", "Aspirin\tB-Chemical\ninduced\tO\nasthma\tB-Disease\n\n" * 4)
+    out = tmp_path / "ner-emb"
+    run = tiny_run([str(cdr)], [], out, base, "qa train ner", epochs=1, max_steps=3)
+    result = train_ner(run, train_embeddings=True)
+    assert result["train_embeddings"]
+    stored = load_file(str(out / "overlay.safetensors"))
+    name = next(k for k in stored if k.endswith("embeddings.word_embeddings.weight"))
+    _, before = load_model(str(base), "token-classification", labels=result["labels"])
+    _, after = load_model(str(out), "token-classification", kind="ner")
+    trained = after.get_input_embeddings().weight
+    assert torch.equal(trained, stored[name].float())  # loaded from the overlay, not the base
+    assert not torch.equal(trained, before.get_input_embeddings().weight.half().float())
+    assert "word embeddings were trained too" in (out / "README.md").read_text()
+
+
 # --- command line -------------------------------------------------------------------------
 
 

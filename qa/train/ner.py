@@ -14,8 +14,9 @@ tags of different types could fire on the same word and need a second decoding s
 
 Only the first word piece of a word is labelled (the others get -100), the same piece the
 tagger reads. Sentences longer than a window are cut into overlapping windows, each labelled.
-The word embeddings stay frozen, as in the reader trainer, which keeps the saved overlay near
-22 MB for MiniLM. The best epoch by dev macro-F1 (mean over every dev corpus and type it
+The word embeddings stay frozen by default, as in the reader trainer, which keeps the saved
+overlay near 22 MB for MiniLM (``train_embeddings`` trains them too, for the biomedical words
+the general-domain vocabulary splits into pieces). The best epoch by dev macro-F1 (mean over every dev corpus and type it
 annotates, so a small corpus counts as much as a large one) is kept.
 """
 
@@ -132,6 +133,7 @@ def train_ner(
     stride: int = 64,
     max_dev_sentences: int | None = None,
     data_dir: str | Path | None = None,
+    train_embeddings: bool = False,
 ) -> dict:
     """Train on ``run.train`` (corpus names, taken at their train split, or files), select the
     best epoch on ``run.dev`` (names at their dev split, or files), save an overlay with a model
@@ -139,7 +141,8 @@ def train_ner(
 
     ``run.config`` None: :data:`DEFAULT_TRAINING_CONFIG`. ``max_dev_sentences`` caps each dev
     source (its first N sentences) to keep evaluation short; ``data_dir`` is where corpus names
-    are looked up.
+    are looked up; ``train_embeddings`` trains the word embeddings too (the overlay then stores
+    them: about 23 MB more for MiniLM).
     """
     training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
@@ -148,7 +151,8 @@ def train_ner(
     labels = label_set(order_types(t for _, _, ts in corpora for t in ts))
     tokenizer, model = load_model(run.base, "token-classification", labels=labels)
     require_fast_tokenizer(tokenizer, run.base)
-    config = replace(training, frozen=word_embeddings(model), job="NER")
+    frozen = () if train_embeddings else word_embeddings(model)
+    config = replace(training, frozen=frozen, job="NER")
     features, visible = featurize_corpora(corpora, tokenizer, labels, max_seq_length, stride)
     make_batch = partial(window_batch, features, tokenizer.pad_token_id or 0, visible)
     tagging = dict(device=config.device, batch_size=64, max_length=max_seq_length, stride=stride)
@@ -165,6 +169,7 @@ def train_ner(
         **config.summary(),
         "max_seq_length": max_seq_length,
         "max_dev_sentences": max_dev_sentences,
+        "train_embeddings": train_embeddings,
         **fitted.summary(),
         "best_dev_macro_f1": fitted.best_score,
     }
@@ -265,7 +270,7 @@ Token classification with BIO tags ({len(result["labels"])} labels: {", ".join(r
 one model for all types. Used by `qa.annotate.ner.EntityTagger`, which merges word pieces into
 whole-word character spans.
 
-{base_model_line(result["base"])}
+{base_model_line(result["base"], result.get("train_embeddings", False))}
 - **Partial annotation**: each corpus annotates only some types; for a sentence, the logits of
   the types its corpus does not annotate are masked out of the softmax, so an `O` there is not
   read as "not a gene" (see `qa/train/ner.py`).
