@@ -90,6 +90,9 @@ class ReaderConfig:
     # Below this answerability (qa.read.reader.Reading) a factoid or list question is not
     # answered: the evidence is shown instead. -inf: always answer.
     abstain_below: float = float("-inf")
+    # Below this evidence similarity (qa.read.answering.evidence_similarity: the cosine of the
+    # question and its best passage) neither: the index holds nothing close to the question.
+    abstain_similarity_below: float = float("-inf")
     list_delta: float = 2.0
     list_max_items: int = 10
     list_split: bool = True  # cut "A, B and C" into three items

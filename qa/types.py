@@ -182,9 +182,11 @@ class QAResult:
     qtype_source: str = "given"
     qtype_probability: float | None = None
     annotations: dict[str, Annotations] = field(default_factory=dict)
-    # Factoid and list: the reader's answerability (qa.read.reader.Reading) and whether it fell
-    # below the profile's threshold, so that no answer is confident enough to show.
+    # Factoid and list: the reader's answerability (qa.read.reader.Reading), how close the best
+    # passage is to the question (qa.read.answering.evidence_similarity), and whether either
+    # fell below the profile's threshold, so that no answer is confident enough to show.
     answerability: float | None = None
+    evidence_similarity: float | None = None
     abstained: bool = False
 
     def exact_answer(self) -> Any:
@@ -205,6 +207,7 @@ class QAResult:
             "abstained": self.abstained,
             # -inf (no passage to read) is no JSON number
             "answerability": self.answerability if self.answerability != float("-inf") else None,
+            "evidence_similarity": self.evidence_similarity,
             "answers": [a.to_dict() for a in self.answers],
             "yesno": self.yesno.to_dict() if self.yesno else None,
             "ideal_answer": self.ideal_answer,

@@ -74,7 +74,8 @@ def test_every_section_is_typed_and_the_dict_round_trips() -> None:
     assert (profile.reader.answer_temperature, profile.reader.list_split) == (4.0, True)
     reader = profile.reader
     # yesno_joined unset: the shipped yes/no model's config says it was trained joined
-    assert (reader.yesno_pooling, reader.yesno_joined, reader.abstain_below) == ("max", None, -1.3)
+    assert (reader.yesno_pooling, reader.yesno_joined) == ("max", None)
+    assert (reader.abstain_below, reader.abstain_similarity_below) == (float("-inf"), 0.494)
     assert profile.reader.snippet_sentences == 0  # whole passages: the best snippet F1 on 9B
     assert (profile.annotate.ner_model, profile.annotate.passages) == (
         "qa-models:ner-minilm-biomed",

@@ -286,6 +286,37 @@ def test_a_question_below_the_answerability_threshold_is_abstained(tiny_qa_model
     assert not result.abstained and result.answers[0].text == "MECP2"
 
 
+def test_a_question_far_from_its_best_passage_is_abstained(tiny_qa_model, tiny_model) -> None:
+    from qa.config import ReaderConfig
+    from qa.read.answering import answer_passages, evidence_similarity
+    from qa.retrieve.encoder import SentenceEncoder
+    from qa.types import Hit
+
+    encoder = SentenceEncoder(str(tiny_model), device="cpu")
+    models = SimpleNamespace(reader=oracle_reader(tiny_qa_model, "MECP2"), encoder=encoder)
+    near = Passage("a", "Which gene is mutated in Rett syndrome? MECP2.")
+    far = Passage("b", "Tables of renal clearance in adult dogs, 1978.")
+    question = "Which gene is mutated in Rett syndrome?"
+    close, distant = (evidence_similarity(question, [p], encoder, True) for p in (near, far))
+    assert -1.0 <= distant < close <= 1.0 + 1e-6
+    # ranked: the retriever's first passage speaks for the evidence; unranked: the closest one
+    assert evidence_similarity(question, [far, near], encoder, True) == pytest.approx(distant)
+    assert evidence_similarity(question, [far, near], encoder, False) == pytest.approx(close)
+    assert evidence_similarity(question, [], encoder, True) == -1.0
+    cfg = ReaderConfig(abstain_similarity_below=(close + distant) / 2)
+    hits = [Hit(far, 1.0), Hit(near, 0.5)]
+    held = answer_passages(question, hits, models, cfg, None, qtype="factoid", ranked=True)
+    assert held.abstained and held.evidence_similarity == pytest.approx(distant, abs=1e-4)
+    assert held.answers[0].text == "MECP2"  # the reader found it; the evidence was too far
+    hits.reverse()
+    shown = answer_passages(question, hits, models, cfg, None, qtype="factoid", ranked=True)
+    assert (
+        not shown.abstained and shown.to_dict()["evidence_similarity"] == shown.evidence_similarity
+    )
+    off = answer_passages(question, hits, models, ReaderConfig(), None, qtype="factoid")
+    assert off.evidence_similarity is None  # not computed when the profile does not abstain by it
+
+
 def test_a_result_read_from_no_passage_stays_valid_json() -> None:
     from qa.types import QAResult
 

@@ -233,7 +233,10 @@ def print_result(result: QAResult) -> None:
     if result.yesno:
         print(f"answer: {result.yesno.label}  (P(yes) = {result.yesno.probability:.2f})")
     if result.abstained:
-        print(f"{NO_CONFIDENT_ANSWER} (answerability {result.answerability:.2f}); best evidence:")
+        why = f"answerability {result.answerability:.2f}"
+        if result.evidence_similarity is not None:
+            why += f", evidence similarity {result.evidence_similarity:.2f}"
+        print(f"{NO_CONFIDENT_ANSWER} ({why}); best evidence:")
         print_hits(result.hits[:EVIDENCE_SHOWN])
     for rank, answer in enumerate([] if result.abstained else result.answers, start=1):
         where = f"PMID {answer.passage.pmid}" if answer.passage.pmid else answer.passage.id

@@ -4,8 +4,9 @@ Factoid and list questions go to the extractive reader (a list keeps the spans c
 best, see ``select_list``), yes/no questions to the yes/no classifier, and summary questions
 (or any question when an ideal answer is asked for) to the sentence picker. When no window of
 the passages makes a factoid or list question answerable (below ``[reader] abstain_below``,
-see :class:`qa.read.reader.Reading`), the result says it abstained, and the chat, the CLI and
-the API show the evidence instead of answers. The passages behind
+see :class:`qa.read.reader.Reading`), or the best passage is far from the question (below
+``abstain_similarity_below``, see :func:`evidence_similarity`), the result says it abstained,
+and the chat, the CLI and the API show the evidence instead of answers. The passages behind
 the top answers can then be annotated, their entities marked inside each answer.
 
 The models come from an object with ``reader``, ``yesno``, ``qtype``, ``answer_type``,
@@ -97,8 +98,12 @@ def answer_passages(
     if qtype in SPAN_TYPES:
         with timed(timings, "read_ms"):
             found = read_spans(question, texts, qtype, models, reader, ranked)
-        result.answers, result.answerability = found.answers, round(found.answerability, 4)
-        result.abstained = found.answerability < reader.abstain_below
+            result.answers, result.answerability = found.answers, round(found.answerability, 4)
+            result.abstained = found.answerability < reader.abstain_below
+            if reader.abstain_similarity_below > float("-inf"):  # costs one more encoding
+                similarity = evidence_similarity(question, texts, models.encoder, ranked)
+                result.evidence_similarity = round(similarity, 4)
+                result.abstained |= similarity < reader.abstain_similarity_below
     elif qtype == "yesno":
         with timed(timings, "yesno_ms"):
             result.yesno = models.yesno.predict(question, texts)
@@ -170,6 +175,23 @@ def expected_first(
     types = answer_types(answers, models.annotator.entities)
     shares = classifier.label_shares if cfg.answer_type_form == "lift" else None
     return prefer_expected(answers, types, expected, cfg.answer_type_weight, shares)
+
+
+def evidence_similarity(
+    question: str, passages: Sequence[Passage], encoder: SentenceEncoder, ranked: bool
+) -> float:
+    """The cosine of the question and the closest sentence of its best passage (the first of
+    ``ranked`` passages, the retriever's best; else of any passage); -1 for none. Sentences,
+    not whole passages, so that a long abstract scores as its one answering sentence does.
+
+    It tells a question the index holds evidence for from one it does not far better than the
+    reader's null margin, which always finds some span (``benchmarks/abstention.py``).
+    """
+    from qa.read.snippets import scored_sentences
+
+    chosen = passages[:1] if ranked else passages
+    found = scored_sentences(question, chosen, encoder)
+    return max((cosine for sentences in found for _, _, cosine in sentences), default=-1.0)
 
 
 def write_ideal(
