@@ -14,7 +14,8 @@ snippets scores above the same or another question without).
 training batches (9B) and put the figure in the profile's ``abstain_similarity_below``; then
 run on 10B (the profile's thresholds, or ``--threshold`` / ``--similarity``) to report once.
 Prints JSON: the thresholds, the share abstained with snippets present and removed, and the
-official factoid MRR over all questions and over the ones answered.
+official factoid MRR over all questions and over the ones answered; for the other question
+types, the shares that the similarity threshold holds back.
 
     python benchmarks/abstention.py --index indexes/bioasq --calibrate \\
         --gold ../shared/data/bioasq/*/*9B[1-5]_golden.json
@@ -38,22 +39,45 @@ from qa.read.answering import evidence_similarity
 DEPTH = 100  # passages retrieved, so k remain after a question's own snippets are removed
 
 
+def both_ways(qa: QA, question, k: int) -> dict[str, list]:
+    """The question's ``k`` hits with its own snippets in the index ("present"), and without."""
+    own = {snippet_passage_id(s.text) for s in question.snippets}
+    deep = qa.search(question.body, k=DEPTH)
+    # A long snippet is indexed as windows "<id>#<n>".
+    removed = [h for h in deep if h.passage.id.split("#")[0] not in own]
+    return {"present": deep[:k], "removed": removed[:k]}
+
+
 def read_both_ways(qa: QA, questions, k: int) -> list[dict]:
     """Per question: the answers and answerability with its snippets present, and removed."""
     runs = []
     encoder = qa.components.encoder
     for q in tqdm(questions, desc="Factoid questions", unit="q"):
-        own = {snippet_passage_id(s.text) for s in q.snippets}
-        deep = qa.search(q.body, k=DEPTH)
         run = {"question": q}
-        # A long snippet is indexed as windows "<id>#<n>".
-        removed = [h for h in deep if h.passage.id.split("#")[0] not in own]
-        for case, hits in (("present", deep[:k]), ("removed", removed[:k])):
+        for case, hits in both_ways(qa, q, k).items():
             run[case] = qa.answer(q.body, hits, qtype="factoid", annotate=False, ranked=True)
             passages = [h.passage for h in hits]
             run[f"{case}_similarity"] = evidence_similarity(q.body, passages, encoder, True)
         runs.append(run)
     return runs
+
+
+def other_types(qa: QA, questions, k: int, similarity: float) -> dict:
+    """For the questions of the other types (their answers need no reader here): the share
+    that abstains by evidence similarity with their snippets present, and removed."""
+    below: dict[str, dict[str, list[bool]]] = {}
+    for q in tqdm(questions, desc="Other questions", unit="q"):
+        shares = below.setdefault(q.type, {"present": [], "removed": []})
+        for case, hits in both_ways(qa, q, k).items():
+            found = evidence_similarity(
+                q.body, [h.passage for h in hits], qa.components.encoder, True
+            )
+            shares[case].append(found < similarity)
+    return {
+        qtype: {"questions": len(s["present"])}
+        | {f"{case}_abstained_share": round(sum(v) / len(v), 4) for case, v in s.items()}
+        for qtype, s in sorted(below.items())
+    }
 
 
 def calibrated(runs: list[dict], present_share: float) -> float:
@@ -121,14 +145,16 @@ def main() -> None:
     args = parser.parse_args()
     files = matching_files(args.gold)
     qa = QA.load(args.index)
-    questions = [q for q in load_golden(files) if q.type == "factoid" and q.snippets]
-    runs = read_both_ways(qa, questions, args.k)
+    questions = [q for q in load_golden(files) if q.snippets]
+    runs = read_both_ways(qa, [q for q in questions if q.type == "factoid"], args.k)
     profile = qa.profile.reader
     threshold = profile.abstain_below if args.threshold is None else args.threshold
     similarity = profile.abstain_similarity_below if args.similarity is None else args.similarity
     if args.calibrate:
         threshold, similarity = float("-inf"), calibrated(runs, args.present_share)
     result = report(runs, threshold, similarity)
+    others = [q for q in questions if q.type != "factoid"]
+    result["other_types"] = other_types(qa, others, args.k, similarity)
     print(json.dumps({"files": [f.rsplit("__", 1)[-1] for f in files], **result}, indent=2))
 
 

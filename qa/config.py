@@ -91,8 +91,8 @@ class ReaderConfig:
     # answered: the evidence is shown instead. -inf: always answer.
     abstain_below: float = float("-inf")
     # Below this evidence similarity (qa.read.answering.evidence_similarity: the cosine of the
-    # question and the closest sentence of its best passage) neither: the index holds nothing
-    # close to the question. A threshold on the profile's own encoder; -inf: off.
+    # question and the closest sentence of its best passage) no question of any type is
+    # answered: the index holds nothing close to it. On the profile's own encoder; -inf: off.
     abstain_similarity_below: float = float("-inf")
     list_delta: float = 2.0
     list_max_items: int = 10

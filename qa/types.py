@@ -182,7 +182,7 @@ class QAResult:
     qtype_source: str = "given"
     qtype_probability: float | None = None
     annotations: dict[str, Annotations] = field(default_factory=dict)
-    # Factoid and list: the reader's answerability (qa.read.reader.Reading), how close the best
+    # The reader's answerability (factoid and list; qa.read.reader.Reading), how close the best
     # passage is to the question (qa.read.answering.evidence_similarity), and whether either
     # fell below the profile's threshold, so that no answer is confident enough to show.
     answerability: float | None = None

@@ -290,7 +290,7 @@ def test_a_question_far_from_its_best_passage_is_abstained(tiny_qa_model, tiny_m
     from qa.config import ReaderConfig
     from qa.read.answering import answer_passages, evidence_similarity
     from qa.retrieve.encoder import SentenceEncoder
-    from qa.types import Hit
+    from qa.types import Hit, YesNo
 
     encoder = SentenceEncoder(str(tiny_model), device="cpu")
     models = SimpleNamespace(reader=oracle_reader(tiny_qa_model, "MECP2"), encoder=encoder)
@@ -315,6 +315,14 @@ def test_a_question_far_from_its_best_passage_is_abstained(tiny_qa_model, tiny_m
     )
     off = answer_passages(question, hits, models, ReaderConfig(), None, qtype="factoid")
     assert off.evidence_similarity is None  # not computed when the profile does not abstain by it
+    models.yesno = SimpleNamespace(predict=lambda q, passages: YesNo("yes", 0.9))
+    asked = "Is MECP2 mutated in Rett syndrome?"
+    above_far = ReaderConfig(
+        abstain_similarity_below=evidence_similarity(asked, [far], encoder, True) + 0.01
+    )
+    far_only = [Hit(far, 1.0)]
+    yesno = answer_passages(asked, far_only, models, above_far, None, qtype="yesno", ranked=True)
+    assert yesno.abstained and yesno.yesno.label == "yes"  # kept for a submission
 
 
 def test_a_result_read_from_no_passage_stays_valid_json() -> None:

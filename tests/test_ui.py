@@ -147,3 +147,28 @@ def test_an_abstaining_reply_says_so_and_shows_evidence_without_answers(sample_p
     )
     assert "qa-answers" not in out and "qa-answer-span" not in out
     assert passage.text in visible(out)
+
+
+def test_a_yes_no_or_summary_reply_far_from_its_evidence_shows_only_the_evidence(
+    sample_passages,
+) -> None:
+    from qa.types import YesNo
+
+    hits = [Hit(sample_passages[0], 1.0)]
+    verdict = YesNo("no", 0.2)
+    for abstained in (False, True):
+        result = QAResult(
+            "Is Paris the capital of France?",
+            "yesno",
+            [],
+            hits,
+            yesno=verdict,
+            ideal_answer="No. Rett syndrome is caused by MECP2.",
+            evidence_similarity=0.1,
+            abstained=abstained,
+        )
+        shown = visible(render_reply(result))
+        assert ("No (probability of yes 0.20)" in shown) is not abstained
+        assert ("No. Rett syndrome is caused by MECP2." in shown) is not abstained
+        assert ("The index holds no confident answer" in shown) is abstained
+        assert sample_passages[0].text in shown

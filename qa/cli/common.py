@@ -230,12 +230,14 @@ def print_result(result: QAResult) -> None:
     if result.qtype_probability is not None:
         kind += f", p={result.qtype_probability:.2f}"
     print(f"type: {kind})")
-    if result.yesno:
+    if result.yesno and not result.abstained:
         print(f"answer: {result.yesno.label}  (P(yes) = {result.yesno.probability:.2f})")
     if result.abstained:
-        why = f"answerability {result.answerability:.2f}"
-        if result.evidence_similarity is not None:
-            why += f", evidence similarity {result.evidence_similarity:.2f}"
+        scores = {
+            "answerability": result.answerability,
+            "evidence similarity": result.evidence_similarity,
+        }
+        why = ", ".join(f"{name} {v:.2f}" for name, v in scores.items() if v is not None)
         print(f"{NO_CONFIDENT_ANSWER} ({why}); best evidence:")
         print_hits(result.hits[:EVIDENCE_SHOWN])
     for rank, answer in enumerate([] if result.abstained else result.answers, start=1):
@@ -245,7 +247,7 @@ def print_result(result: QAResult) -> None:
             f"{rank}. {answer.text}{also}  [{answer.score:.2f}]  "
             f"({where}, {len(answer.support)} passage(s))"
         )
-    if result.ideal_answer:
+    if result.ideal_answer and not result.abstained:
         print(f"ideal answer: {result.ideal_answer}")
     timings = ", ".join(f"{k} {v:.0f} ms" for k, v in result.timings.items())
     print(f"({timings})", file=sys.stderr)

@@ -4,9 +4,10 @@ Factoid and list questions go to the extractive reader (a list keeps the spans c
 best, see ``select_list``), yes/no questions to the yes/no classifier, and summary questions
 (or any question when an ideal answer is asked for) to the sentence picker. When no window of
 the passages makes a factoid or list question answerable (below ``[reader] abstain_below``,
-see :class:`qa.read.reader.Reading`), or the best passage is far from the question (below
-``abstain_similarity_below``, see :func:`evidence_similarity`), the result says it abstained,
-and the chat, the CLI and the API show the evidence instead of answers. The passages behind
+see :class:`qa.read.reader.Reading`), or, for a question of any type, its best passage is far
+from it (below ``abstain_similarity_below``, see :func:`evidence_similarity`), the result says
+it abstained, and the chat, the CLI and the API show the evidence instead of answers (the
+answers stay in the result, for a BioASQ submission). The passages behind
 the top answers can then be annotated, their entities marked inside each answer.
 
 The models come from an object with ``reader``, ``yesno``, ``qtype``, ``answer_type``,
@@ -100,10 +101,6 @@ def answer_passages(
             found = read_spans(question, texts, qtype, models, reader, ranked)
             result.answers, result.answerability = found.answers, round(found.answerability, 4)
             result.abstained = found.answerability < reader.abstain_below
-            if reader.abstain_similarity_below > float("-inf"):  # costs one more encoding
-                similarity = evidence_similarity(question, texts, models.encoder, ranked)
-                result.evidence_similarity = round(similarity, 4)
-                result.abstained |= similarity < reader.abstain_similarity_below
     elif qtype == "yesno":
         with timed(timings, "yesno_ms"):
             result.yesno = models.yesno.predict(question, texts)
@@ -112,6 +109,11 @@ def answer_passages(
             result.ideal_answer = write_ideal(
                 question, texts, models.encoder, reader, result.answers, result.yesno
             )
+    if reader.abstain_similarity_below > float("-inf"):  # costs one more encoder call
+        with timed(timings, "evidence_ms"):
+            similarity = evidence_similarity(question, texts, models.encoder, ranked)
+        result.evidence_similarity = round(similarity, 4)
+        result.abstained |= similarity < reader.abstain_similarity_below
     if annotate is not None:
         # An abstained result shows the top passages, not the ones behind its answers.
         shown = [] if result.abstained else result.answers

@@ -43,6 +43,7 @@ TIMING_NAMES = {
     "read_ms": "read",
     "yesno_ms": "yes/no",
     "summary_ms": "summary",
+    "evidence_ms": "evidence",
     "annotate_ms": "annotate",
 }
 
@@ -181,7 +182,7 @@ def answers_html(result: QAResult) -> str:
     if result.qtype_source == "predicted" and result.qtype_probability is not None:
         kind += f" (predicted, p={result.qtype_probability:.2f})"
     parts = [f'<div class="qa-meta">Question type: <b class="qa-type">{kind}</b></div>']
-    if result.yesno is not None:
+    if result.yesno is not None and not result.abstained:
         parts.append(
             f'<p class="qa-yesno"><span class="qa-answer-text">{esc(result.yesno.label.capitalize())}</span>'
             f' <span class="qa-conf">(probability of yes {result.yesno.probability:.2f})</span></p>'
@@ -200,7 +201,7 @@ def answers_html(result: QAResult) -> str:
         parts.append(f'<ol class="qa-answers">{items}</ol>')
     elif result.qtype in SPAN_TYPES:
         parts.append("<p>No answer was found in the retrieved passages.</p>")
-    if result.ideal_answer:
+    if result.ideal_answer and not result.abstained:
         parts.append(f'<p class="qa-ideal">{esc(result.ideal_answer)}</p>')
     return "".join(parts)
 
