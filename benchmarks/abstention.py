@@ -1,4 +1,4 @@
-"""When the reader abstains: factoid questions with their own snippets in the index, and without.
+"""When the pipeline abstains: questions with their own snippets in the index, and without.
 
 For every factoid question of the golden files, ``k`` passages are retrieved from the index
 twice: as they are, and with the question's own gold snippets taken out (hits that are one of
