@@ -40,9 +40,8 @@ from qa.corpus.relations.examples import (
     sentence_groups,
 )
 from qa.errors import ModelLoadError
-from qa.modelhub import ModelLocation, overlay_info
 from qa.modelhub.component import ModelComponent
-from qa.modelhub.load import model_config
+from qa.modelhub.load import TRAINED_LENGTH, model_config
 from qa.types import Entity, Relation
 
 FAMILY_WORDS = {
@@ -54,10 +53,6 @@ FAMILY_WORDS = {
 FIRST_MARKERS = ("<< ", " >>")
 SECOND_MARKERS = ("[[ ", " ]]")
 CHARS_PER_TOKEN = 3  # a cautious estimate for biomedical word pieces, used to crop long sentences
-
-# The input length a model was trained with, in its config (qa.train.relations writes it, an
-# export keeps it): pairs are cropped the same way when it reads them.
-TRAINED_LENGTH_KEY = "qa_max_seq_length"
 
 
 @dataclass(frozen=True)
@@ -187,11 +182,6 @@ def predict_pairs(
     return results
 
 
-def _older_length(location: ModelLocation) -> int | None:
-    """The trained input length as overlays recorded it before the config held it."""
-    return overlay_info(location).get("max_seq_length")
-
-
 def _name(entity: Entity) -> str:
     return " ".join(entity.text.casefold().split())
 
@@ -242,8 +232,8 @@ class RelationClassifier(ModelComponent):
                 "`qa train relations`."
             )
         self.labels = tuple(id2label[i] for i in sorted(id2label))
-        trained = getattr(config, TRAINED_LENGTH_KEY, None) or _older_length(self.location)
-        self.max_length = max_length or trained or 128
+        # pairs are cropped as in training (qa.train.relations records the length)
+        self.max_length = max_length or getattr(config, TRAINED_LENGTH, None) or 128
         self.batch_size = batch_size
 
     def predict(

@@ -84,16 +84,27 @@ KINDS = {
 }
 
 
-# Config keys with this prefix are the project's settings of how a model was trained (a yes/no
-# model's joined reading): they live in the model's config, so an overlay records them and an
-# export keeps them in config.json, and whoever reads the model finds them there.
+# Config keys with this prefix are the project's settings of how a model was trained: they live
+# in the model's config, so an overlay records them and an export keeps them in config.json, and
+# whoever reads the model finds them there.
 PROJECT_CONFIG_PREFIX = "qa_"
+YESNO_JOINED = "qa_yesno_joined"  # a yes/no model trained on joined passages (qa.read.yesno)
+TRAINED_LENGTH = "qa_max_seq_length"  # a relation model's input length (qa.annotate.relations)
+# Where overlays of a kind, saved before their config held its setting, kept it.
+_OLDER_SETTINGS = {
+    YESNO_JOINED: ("yesno", lambda info: info.get("metrics", {}).get("joined")),
+    TRAINED_LENGTH: ("relations", lambda info: info.get("max_seq_length")),
+}
 
 
 def overlay_config(location: ModelLocation) -> dict:
     """Config settings an overlay changes on its base (labels of a classification head, the
-    project's settings)."""
-    config = overlay_info(location).get("config") or {}
+    project's settings, also from where an older overlay kept them)."""
+    info = overlay_info(location)
+    older = {
+        k: read(info) for k, (kind, read) in _OLDER_SETTINGS.items() if info.get("kind") == kind
+    }
+    config = {**{k: v for k, v in older.items() if v is not None}, **(info.get("config") or {})}
     if "id2label" in config:  # JSON keys are strings; transformers wants ints
         config = {**config, "id2label": {int(k): v for k, v in config["id2label"].items()}}
     return config

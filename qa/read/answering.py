@@ -99,8 +99,8 @@ def answer_passages(
     if qtype in SPAN_TYPES:
         with timed(timings, "read_ms"):
             found = read_spans(question, texts, qtype, models, reader, ranked)
-            result.answers, result.answerability = found.answers, round(found.answerability, 4)
-            result.abstained = found.answerability < reader.abstain_below
+        result.answers, result.answerability = found.answers, round(found.answerability, 4)
+        result.abstained = found.answerability < reader.abstain_below
     elif qtype == "yesno":
         with timed(timings, "yesno_ms"):
             result.yesno = models.yesno.predict(question, texts)

@@ -28,16 +28,13 @@ from collections.abc import Sequence
 
 from qa.batching import forward_batches, inference_batch_size
 from qa.errors import ModelLoadError, check_choice
-from qa.modelhub import overlay_info
 from qa.modelhub.component import ModelComponent
-from qa.modelhub.load import model_config
+from qa.modelhub.load import YESNO_JOINED, model_config
 from qa.read.reader import encode_with_question
 from qa.types import Hit, Passage, YesNo
 
 LABELS = ("no", "yes")
 POOLINGS = ("mean", "max", "attention")
-# The model config's record of joined training (qa.train.yesno), read when joined is not given.
-JOINED_CONFIG_KEY = "qa_yesno_joined"
 
 
 def pool(odds: Sequence[float], pooling: str) -> float:
@@ -93,7 +90,7 @@ class YesNoClassifier(ModelComponent):
         joined: bool | None = None,
         batch_size: int | None = None,
     ) -> None:
-        """``joined`` None: as the model was trained (its config's :data:`JOINED_CONFIG_KEY`)."""
+        """``joined`` None: as the model was trained (its config's ``qa_yesno_joined``)."""
         check_choice("yes/no pooling", pooling, POOLINGS)
         self._settle(spec, device)
         config = model_config(self.location)
@@ -109,10 +106,8 @@ class YesNoClassifier(ModelComponent):
         self.max_passages = max_passages
         self.threshold = threshold
         self.pooling = pooling
-        trained = getattr(config, JOINED_CONFIG_KEY, None)
-        if trained is None:  # saved before the config held it: the trainer's metrics say
-            trained = overlay_info(self.location).get("metrics", {}).get("joined", False)
-        self.joined = bool(trained) if joined is None else joined
+        trained = bool(getattr(config, YESNO_JOINED, False))
+        self.joined = trained if joined is None else joined
         self.batch_size = inference_batch_size(self.device, batch_size)
 
     def log_odds(self, question: str, passages: Sequence[Passage]) -> list[float]:

@@ -16,8 +16,9 @@ Only the first word piece of a word is labelled (the others get -100), the same 
 tagger reads. Sentences longer than a window are cut into overlapping windows, each labelled.
 The word embeddings stay frozen by default, as in the reader trainer, which keeps the saved
 overlay near 22 MB for MiniLM (``train_embeddings`` trains them too, for the biomedical words
-the general-domain vocabulary splits into pieces). The best epoch by dev macro-F1 (mean over every dev corpus and type it
-annotates, so a small corpus counts as much as a large one) is kept.
+the general-domain vocabulary splits into pieces). The best epoch by dev macro-F1 (mean over
+every dev corpus and type it annotates, so a small corpus counts as much as a large one) is
+kept.
 """
 
 from __future__ import annotations

@@ -23,19 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qa.annotate.relations import (
-    TRAINED_LENGTH_KEY,
-    encode_pairs,
-    example_input,
-    family_masks,
-    predict_pairs,
-)
+from qa.annotate.relations import encode_pairs, example_input, family_masks, predict_pairs
 from qa.config import resolve_device
 from qa.corpus.relations import read_relations
 from qa.corpus.relations.examples import LABELS, NONE, RelationExample
 from qa.errors import CorpusFormatError
 from qa.evaluate.relations import relation_scores
-from qa.modelhub.load import load_model
+from qa.modelhub.load import TRAINED_LENGTH, load_model
 from qa.train.common import (
     BatchesByLength,
     base_model_line,
@@ -124,7 +118,7 @@ def train_relations(
         examples = limit_negatives(examples, negative_ratio, rng)
     dev = read_relations(run.dev) if run.dev else []
     tokenizer, model = load_model(run.base, "sequence-classification", labels=LABELS)
-    setattr(model.config, TRAINED_LENGTH_KEY, max_seq_length)  # read as it was trained
+    setattr(model.config, TRAINED_LENGTH, max_seq_length)  # read as it was trained
     features = encode_pairs(tokenizer, [example_input(e) for e in examples], max_seq_length)
     labels = torch.tensor([LABELS.index(e.label) for e in examples])
     masks = family_masks(dict(enumerate(LABELS)), [e.family for e in examples])

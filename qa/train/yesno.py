@@ -10,8 +10,8 @@ BioASQ answers are about 70% "yes"; the loss weighs each class by the inverse of
 the pairs so the head does not learn to say "yes" always (which scores a macro-F1 near 0.4).
 With ``joined`` the pairs of one question are joined into windows the way the classifier reads
 them with ``joined=True`` (:func:`joined_pairs`), so each example carries the evidence its label
-was given for; the model's config records it, and the classifier reads it from there. With ``swapped_share`` some "yes" questions are asked again about the wrong
-entity, labelled "no" (:func:`swapped_pairs`), so that a "yes" needs the question's own entity
+was given for; the model's config records it, and the classifier reads it from there. With
+``swapped_share`` some "yes" questions are asked again about the wrong entity, labelled "no" (:func:`swapped_pairs`), so that a "yes" needs the question's own entity
 in the evidence, not only its topic.
 
 The best epoch by dev macro-F1 (held-out questions over their gold snippets, 9B for the
@@ -34,8 +34,8 @@ from qa.batching import TOKEN_KEYS
 from qa.corpus.bioasq import GoldQuestion, load_golden
 from qa.corpus.files import load_json
 from qa.errors import CorpusFormatError
-from qa.modelhub.load import load_model
-from qa.read.yesno import JOINED_CONFIG_KEY, YesNoClassifier, join_texts
+from qa.modelhub.load import YESNO_JOINED, load_model
+from qa.read.yesno import YesNoClassifier, join_texts
 from qa.train.common import (
     base_model_line,
     fit_rows,
@@ -239,7 +239,7 @@ def train_yesno(
     training = run.settings(DEFAULT_TRAINING_CONFIG)
     seed_everything(training.seed)
     tokenizer, model = load_model(run.base, "sequence-classification", labels=list(LABEL2ID))
-    setattr(model.config, JOINED_CONFIG_KEY, joined)  # the classifier reads as it was trained
+    setattr(model.config, YESNO_JOINED, joined)  # the classifier reads as it was trained
     dev_q = load_golden(run.dev) if run.dev else []
     dev_keys = {question_key(q.body) for q in dev_q}
     pairs = [
@@ -362,7 +362,7 @@ def _weighting(result: dict) -> str:
 
 def _reads(result: dict) -> str:
     if result.get("joined"):
-        return f"its passages joined in windows (the config's `{JOINED_CONFIG_KEY} = true`)"
+        return f"its passages joined in windows (the config's `{YESNO_JOINED} = true`)"
     return "one passage"
 
 
