@@ -12,10 +12,11 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from qa.annotate.ner import EntityTagger, resolve_overlaps
+from qa.annotate.ner import EntityTagger, constrained_tags, resolve_overlaps
 from qa.corpus.ner import DEFAULT_TRAINING
 from qa.errors import ModelLoadError
 from qa.evaluate.ner import entity_scores, evaluate_tagger
@@ -161,16 +162,43 @@ def test_batching_and_order_do_not_change_the_entities(oracle: EntityTagger) -> 
 
 
 def test_a_word_seen_by_two_windows_takes_the_more_central_prediction() -> None:
-    # (word, window, centrality, label, probability)
+    p = {
+        name: np.full(3, value) for name, value in [("a", 0.1), ("b", 0.2), ("c", 0.3), ("d", 0.4)]
+    }
+    # (word, window, centrality, tag probabilities)
     chosen = resolve_overlaps(
         [
-            (7, 0, 2, 5, 0.9),  # near the end of window 0
-            (7, 1, 40, 1, 0.6),  # in the middle of window 1: wins despite a lower probability
-            (8, 0, 10, 3, 0.7),
-            (8, 1, 10, 4, 0.8),  # a tie in centrality: the earlier window wins
+            (7, 0, 2, p["a"]),  # near the end of window 0
+            (7, 1, 40, p["b"]),  # in the middle of window 1: wins
+            (8, 0, 10, p["c"]),
+            (8, 1, 10, p["d"]),  # a tie in centrality: the earlier window wins
         ]
     )
-    assert chosen == {7: (1, 0.6), 8: (3, 0.7)}
+    assert chosen.keys() == {7, 8}
+    assert chosen[7] is p["b"] and chosen[8] is p["c"]
+
+
+TWO_TYPES = ["O", "B-CHEMICAL", "I-CHEMICAL", "B-DISEASE", "I-DISEASE"]
+
+
+def test_words_are_tagged_with_the_most_probable_valid_bio_sequence() -> None:
+    probs = np.array(
+        [
+            [0.1, 0.8, 0.05, 0.05, 0.0],  # B-CHEMICAL
+            [0.1, 0.0, 0.4, 0.0, 0.5],  # argmax I-DISEASE, which may not follow B-CHEMICAL
+            [0.6, 0.0, 0.0, 0.0, 0.4],  # O
+            [0.3, 0.0, 0.7, 0.0, 0.0],  # argmax I-CHEMICAL after O: O wins over opening with I
+        ]
+    )
+    tags = [TWO_TYPES[i] for i in constrained_tags(probs, TWO_TYPES)]
+    assert tags == ["B-CHEMICAL", "I-CHEMICAL", "O", "O"]
+    assert constrained_tags(np.empty((0, 5)), TWO_TYPES) == []
+
+
+def test_a_lone_inside_tag_opens_a_mention_when_its_begin_tag_beats_outside() -> None:
+    # A sentence cannot open with I: B (0.15) beats O (0.05), so the mention is kept.
+    probs = np.array([[0.05, 0.15, 0.8, 0.0, 0.0]])
+    assert [TWO_TYPES[i] for i in constrained_tags(probs, TWO_TYPES)] == ["B-CHEMICAL"]
 
 
 def test_overlapping_windows_never_give_overlapping_entities_and_always_the_same_ones(

@@ -8,7 +8,8 @@ own text. So:
   from the tokenizer's offset mapping: ``text[start:end] == entity.text`` holds by construction,
   for accents, Greek letters, punctuation and words cut into many pieces alike. A "word" is what
   the tokenizer's pre-tokenizer calls one (BERT: split at spaces and punctuation);
-* BIO is chunked like conlleval (an ``I-X`` after ``O`` opens a mention rather than being lost);
+* the words of a text are tagged together: the most probable valid BIO sequence (an ``I-X``
+  only after ``B-X`` or ``I-X``), not each word's most probable tag;
 * texts longer than a window are cut into windows that overlap by ``stride`` tokens. A word seen
   by several windows takes the prediction of the window where it sits most centrally (most
   context on both sides), ties going to the earlier window; mentions are then chunked once over
@@ -21,6 +22,7 @@ An entity's score is the mean probability of the tags chosen for its words.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -87,18 +89,56 @@ def first_pieces(encoding, windows: Sequence[int]) -> list[list[tuple[int, int, 
 
 
 def resolve_overlaps(
-    candidates: Iterable[tuple[int, int, int, int, float]],
-) -> dict[int, tuple[int, float]]:
-    """One ``(label id, probability)`` per word from ``(word, window, centrality, label, prob)``.
+    candidates: Iterable[tuple[int, int, int, np.ndarray]],
+) -> dict[int, np.ndarray]:
+    """One vector of tag probabilities per word from ``(word, window, centrality, probs)``.
 
     The most central window wins, then the earlier window: a fixed rule, so the same text always
     gets the same mentions however it was windowed or batched."""
-    best: dict[int, tuple[int, int, int, float]] = {}
-    for word, window, centrality, label, prob in candidates:
+    best: dict[int, tuple[int, int, np.ndarray]] = {}
+    for word, window, centrality, probs in candidates:
         current = best.get(word)
         if current is None or (centrality, -window) > (current[0], -current[1]):
-            best[word] = (centrality, window, label, prob)
-    return {word: (label, prob) for word, (_, _, label, prob) in best.items()}
+            best[word] = (centrality, window, probs)
+    return {word: probs for word, (_, _, probs) in best.items()}
+
+
+@functools.cache
+def valid_bio(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Which tags may open a sentence, and which may follow which (``[previous, next]``, as
+    0 or minus infinity, to add to log-probabilities): ``I-X`` only after ``B-X`` or ``I-X``."""
+
+    def may_follow(previous: str, label: str) -> bool:
+        return not label.startswith("I-") or previous[2:] == label[2:] != ""
+
+    opening = np.array([-np.inf if label.startswith("I-") else 0.0 for label in labels])
+    follows = np.array([[0.0 if may_follow(p, n) else -np.inf for n in labels] for p in labels])
+    opening.setflags(write=False)  # cached: shared by every call
+    follows.setflags(write=False)
+    return opening, follows
+
+
+def constrained_tags(probs: np.ndarray, labels: Sequence[str]) -> list[int]:
+    """The most probable tag sequence (Viterbi over the words' log-probabilities) among the
+    valid BIO ones.
+
+    Tagging each word by its own argmax lets a mention change type halfway or start with an
+    ``I``; chunking then cuts it in two or guesses its start. A mention's words are decided
+    together instead, so a confident ``B-CHEMICAL`` carries a hesitant next word with it."""
+    if len(probs) == 0:
+        return []
+    opening, transition = valid_bio(tuple(labels))
+    log_p = np.log(np.clip(probs, 1e-12, None))
+    score = opening + log_p[0]
+    back = np.zeros((len(probs), len(labels)), dtype=int)
+    for i in range(1, len(probs)):
+        options = score[:, None] + transition  # [previous, next]
+        back[i] = options.argmax(axis=0)
+        score = options.max(axis=0) + log_p[i]
+    tags = [int(score.argmax())]
+    for i in range(len(probs) - 1, 0, -1):
+        tags.append(int(back[i][tags[-1]]))
+    return tags[::-1]
 
 
 class EntityTagger(ModelComponent):
@@ -203,18 +243,21 @@ class EntityTagger(ModelComponent):
                     continue
                 span = spans.setdefault(word, [begin, end])
                 span[0], span[1] = min(span[0], begin), max(span[1], end)
-        candidates = []
-        for w, pieces in zip(windows, first_pieces(enc, windows)):
-            for position, word, centrality in pieces:
-                p = probs[w][position]
-                label = int(p.argmax())
-                candidates.append((word, w, centrality, label, float(p[label])))
+        candidates = [
+            (word, w, centrality, probs[w][position])
+            for w, pieces in zip(windows, first_pieces(enc, windows))
+            for position, word, centrality in pieces
+        ]
         chosen = resolve_overlaps(candidates)
         words = sorted(word for word in chosen if word in spans)
-        tags = [self.labels[chosen[word][0]] for word in words]
+        word_probs = np.array([chosen[word] for word in words]).reshape(
+            len(words), len(self.labels)
+        )
+        ids = constrained_tags(word_probs, self.labels)
+        chance = [float(p[i]) for p, i in zip(word_probs, ids)]
         entities = []
-        for a, b, kind in bio_spans(tags):
+        for a, b, kind in bio_spans([self.labels[i] for i in ids]):
             start, end = spans[words[a]][0], spans[words[b - 1]][1]
-            score = float(np.mean([chosen[word][1] for word in words[a:b]]))
+            score = float(np.mean(chance[a:b]))
             entities.append(Entity(start, end, kind, text[start:end], round(score, 4)))
         return entities
