@@ -1,21 +1,23 @@
 """When the pipeline abstains: questions with their own snippets in the index, and without.
 
-For every factoid question of the golden files, ``k`` passages are retrieved from the index
-twice: as they are, and with the question's own gold snippets taken out (hits that are one of
-its snippets are dropped and the next ones read instead), which is what a question whose
-evidence the index lacks looks like. Both signals a profile may abstain on are recorded both
-times: the reader's answerability (``[reader] abstain_below``) and the evidence similarity of
-the best passage (``abstain_similarity_below``, :func:`qa.read.answering.evidence_similarity`),
-with how well each tells the two cases apart (AUC: the chance that a question with its
-snippets scores above the same or another question without).
+For every question of the golden files, ``k`` passages are retrieved from the index twice: as
+they are, and with the question's own gold snippets taken out (hits that are one of its
+snippets are dropped and the next ones read instead), which is what a question whose evidence
+the index lacks looks like. The evidence similarity of the best passage
+(``abstain_similarity_below``, :func:`qa.read.answering.evidence_similarity`) is recorded both
+times for every question; factoid questions are also answered both times, which records the
+reader's answerability (``[reader] abstain_below``). For each signal, how well it tells the two
+cases apart (AUC: the chance that a factoid question with its snippets scores above the same
+or another question without).
 
 ``--calibrate`` sets the similarity threshold on these files: the highest at which at most
-``--present-share`` of the questions abstain with their snippets present. Run it on held-out
-training batches (9B) and put the figure in the profile's ``abstain_similarity_below``; then
-run on 10B (the profile's thresholds, or ``--threshold`` / ``--similarity``) to report once.
-Prints JSON: the thresholds, the share abstained with snippets present and removed, and the
-official factoid MRR over all questions and over the ones answered; for the other question
-types, the shares that the similarity threshold holds back.
+``--present-share`` of the questions of every type abstain with their snippets present.
+Run it on held-out training batches (9B) and put the figure in the profile's
+``abstain_similarity_below``; then run on 10B (the profile's thresholds, or ``--threshold`` /
+``--similarity``) to report once. Prints JSON: the thresholds; for factoid questions the AUCs,
+the share abstained with snippets present and removed, and the official MRR over all questions
+and over the ones answered; per question type and over all, the shares that the similarity
+threshold holds back.
 
     python benchmarks/abstention.py --index indexes/bioasq --calibrate \\
         --gold ../shared/data/bioasq/*/*9B[1-5]_golden.json
@@ -49,43 +51,51 @@ def both_ways(qa: QA, question, k: int) -> dict[str, list]:
 
 
 def read_both_ways(qa: QA, questions, k: int) -> list[dict]:
-    """Per question: the answers and answerability with its snippets present, and removed."""
+    """Per question of any type: the evidence similarity of its hits with its own snippets
+    present and removed; for a factoid question also the answers both ways."""
     runs = []
     encoder = qa.components.encoder
-    for q in tqdm(questions, desc="Factoid questions", unit="q"):
+    for q in tqdm(questions, desc="Questions", unit="q"):
         run = {"question": q}
         for case, hits in both_ways(qa, q, k).items():
-            run[case] = qa.answer(q.body, hits, qtype="factoid", annotate=False, ranked=True)
             passages = [h.passage for h in hits]
             run[f"{case}_similarity"] = evidence_similarity(q.body, passages, encoder, True)
+            if q.type == "factoid":
+                run[case] = qa.answer(q.body, hits, qtype="factoid", annotate=False, ranked=True)
         runs.append(run)
     return runs
 
 
-def other_types(qa: QA, questions, k: int, similarity: float) -> dict:
-    """For the questions of the other types (their answers need no reader here): the share
-    that abstains by evidence similarity with their snippets present, and removed."""
-    below: dict[str, dict[str, list[bool]]] = {}
-    for q in tqdm(questions, desc="Other questions", unit="q"):
-        shares = below.setdefault(q.type, {"present": [], "removed": []})
-        for case, hits in both_ways(qa, q, k).items():
-            found = evidence_similarity(
-                q.body, [h.passage for h in hits], qa.components.encoder, True
-            )
-            shares[case].append(found < similarity)
+def by_type(runs: list[dict], similarity: float) -> dict:
+    """Per question type, and over all of them: the share that abstains by evidence
+    similarity with the snippets present, and removed."""
+    groups: dict[str, list[dict]] = {"all": runs}
+    for r in runs:
+        groups.setdefault(r["question"].type, []).append(r)
     return {
-        qtype: {"questions": len(s["present"])}
-        | {f"{case}_abstained_share": round(sum(v) / len(v), 4) for case, v in s.items()}
-        for qtype, s in sorted(below.items())
+        qtype: {"questions": len(group)}
+        | {
+            f"{case}_abstained_share": round(
+                sum(r[f"{case}_similarity"] < similarity for r in group) / len(group), 4
+            )
+            for case in ("present", "removed")
+        }
+        for qtype, group in sorted(groups.items())
     }
 
 
 def calibrated(runs: list[dict], present_share: float) -> float:
-    """The highest similarity threshold at which at most ``present_share`` of questions
-    abstain with their snippets present."""
-    scores = sorted(r["present_similarity"] for r in runs)
-    allowed = int(present_share * len(scores))  # questions allowed to fall below
-    return scores[allowed]
+    """The highest similarity threshold at which at most ``present_share`` of the questions of
+    every type abstain with their snippets present."""
+    per_type: dict[str, list[float]] = {}
+    for r in runs:
+        per_type.setdefault(r["question"].type, []).append(r["present_similarity"])
+    thresholds = []
+    for scores in per_type.values():
+        scores.sort()
+        allowed = int(present_share * len(scores))  # questions allowed to fall below
+        thresholds.append(scores[allowed])
+    return min(thresholds)
 
 
 def auc(runs: list[dict], signal) -> float:
@@ -146,15 +156,14 @@ def main() -> None:
     files = matching_files(args.gold)
     qa = QA.load(args.index)
     questions = [q for q in load_golden(files) if q.snippets]
-    runs = read_both_ways(qa, [q for q in questions if q.type == "factoid"], args.k)
+    runs = read_both_ways(qa, questions, args.k)
     profile = qa.profile.reader
     threshold = profile.abstain_below if args.threshold is None else args.threshold
     similarity = profile.abstain_similarity_below if args.similarity is None else args.similarity
     if args.calibrate:
         threshold, similarity = float("-inf"), calibrated(runs, args.present_share)
-    result = report(runs, threshold, similarity)
-    others = [q for q in questions if q.type != "factoid"]
-    result["other_types"] = other_types(qa, others, args.k, similarity)
+    result = report([r for r in runs if r["question"].type == "factoid"], threshold, similarity)
+    result["by_type"] = by_type(runs, similarity)
     print(json.dumps({"files": [f.rsplit("__", 1)[-1] for f in files], **result}, indent=2))
 
 
