@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from qa.corpus.relations.pubtator import examples_from_cid, read_pubtator
 from qa.errors import ModelLoadError
 from qa.evaluate.relations import cid_document_scores, evaluate_relations, relation_scores
 from qa.modelhub import locate
-from qa.train.relations import train_relations
+from qa.train.relations import rare_label_weights, train_relations
 from qa.types import Entity
 
 from .conftest import save_tiny_bert, tiny_run
@@ -277,3 +278,36 @@ def test_training_only_the_top_layer_stores_only_that_layer_and_the_head(
     classifier = RelationClassifier(str(out), device="cpu")
     text = "Cocaine caused seizures."
     classifier.predict(text, [mention(text, "Cocaine", "CHEMICAL"), mention(text, "seizures")])
+
+
+def test_relation_labels_rarer_than_the_median_weigh_more_and_none_never_does() -> None:
+    counts = Counter(
+        {
+            NONE: 5000,
+            "chemical-chemical:int": 100,
+            "chemical-chemical:advise": 400,
+            "chemical-chemical:effect": 900,
+        }
+    )
+    weights = dict(zip(LABELS, rare_label_weights(counts).tolist()))
+    assert weights["chemical-chemical:int"] == pytest.approx(2.0)  # sqrt(400 / 100)
+    assert weights["chemical-chemical:advise"] == weights["chemical-chemical:effect"] == 1.0
+    assert weights[NONE] == 1.0
+    assert weights["chemical-gene:CPR:4"] == 1.0  # unseen: nothing to weigh
+
+
+def test_training_with_rare_labels_weighed_records_the_weights_in_its_card(
+    tmp_path, tiny_base
+) -> None:
+    files = small_corpora(tmp_path / "data")
+    out = tmp_path / "weighed"
+    # BC5CDR and ChemProt read twice: DDI's effect and GAD's association (1 pair each) fall
+    # below the median relation label (2 pairs).
+    run = tiny_run([*files, *files[:2]], [], out, tiny_base, max_steps=2)
+    result = train_relations(run, weigh_rare_labels=True)
+    assert result["label_weights"] == {
+        "chemical-chemical:effect": pytest.approx(2**0.5, abs=1e-3),
+        "gene-disease:association": pytest.approx(2**0.5, abs=1e-3),
+    }
+    card = (out / "README.md").read_text()
+    assert "rare labels weighed `chemical-chemical:effect` 1.414" in card

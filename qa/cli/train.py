@@ -102,7 +102,11 @@ def cmd_train_ner(args: argparse.Namespace) -> int:
 def cmd_train_relations(args: argparse.Namespace) -> int:
     from qa.train.relations import train_relations
 
-    options = {"negative_ratio": args.negative_ratio, "trainable_layers": args.trainable_layers}
+    options = {
+        "negative_ratio": args.negative_ratio,
+        "trainable_layers": args.trainable_layers,
+        "weigh_rare_labels": args.weigh_rare_labels,
+    }
     return _run(args, train_relations, args.corpora, args.dev, **options)
 
 
@@ -260,6 +264,11 @@ def _register_relations(train: argparse._SubParsersAction) -> None:
         type=NON_NEGATIVE,
         default=None,
         help="train only the top N transformer layers (a smaller overlay; default: all)",
+    )
+    p.add_argument(
+        "--weigh-rare-labels",
+        action="store_true",
+        help="weigh relation labels rarer than the median one up in the loss (DDI's int)",
     )
     p.set_defaults(func=cmd_train_relations)
 
