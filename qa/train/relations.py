@@ -174,7 +174,7 @@ def rare_label_weights(counts: Counter[str]) -> torch.Tensor:
     """A loss weight per label of :data:`LABELS`: a relation label rarer than the median one
     weighs sqrt(median / its count), the others (``none`` too) 1.
 
-    DDI's ``int`` has 188 training pairs against about a thousand for its other labels, and its
+    DDI's ``int`` has 188 training pairs against 800 to 1,700 for its other labels, and its
     recall is the lowest of all types; the square root raises rare labels without letting a
     handful of pairs dominate a batch."""
     relations = [counts[label] for label in LABELS if label != NONE and counts[label]]
@@ -197,7 +197,8 @@ def pair_loss(
     return torch.nn.functional.cross_entropy(logits, target, weight=weight)
 
 
-def label_weights(result: dict) -> str:
+def weights_line(result: dict) -> str:
+    """The card's words for the label weights of a run that weighed rare labels up."""
     weights = result.get("label_weights")
     if not weights:
         return ""
@@ -241,7 +242,7 @@ the pair's first mention marked `<< … >>` and the second `[[ … ]]` (see
   ({result["dev_examples"]} pairs).
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   max length {result["max_seq_length"]}, negatives per positive capped at
-  {result["negative_ratio"] or "no cap"}, {label_weights(result)}{result["train_seconds"]} s. Loss
+  {result["negative_ratio"] or "no cap"}, {weights_line(result)}{result["train_seconds"]} s. Loss
   {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. Epoch {result["best_epoch"]} kept.
 - **Command**: `{command or "qa train relations"}`
 {non_commercial}
