@@ -136,11 +136,12 @@ def train_relations(
         "batch_size": 64,
         "max_length": max_seq_length,
     }
-    weights = rare_label_weights(Counter(e.label for e in examples))
+    counts = Counter(e.label for e in examples)
+    weights = rare_label_weights(counts) if weigh_rare_labels else None
     fitted = fit(
         model,
         BatchesByLength(features, config.batch_size, rng, make_batch),
-        partial(pair_loss, weights if weigh_rare_labels else None),
+        partial(pair_loss, weights),
         config,
         evaluate=(lambda m: dev_metrics(m, tokenizer, dev, **predict)) if dev else None,
         select="dev_score",
@@ -151,16 +152,16 @@ def train_relations(
         "dev_files": [str(p) for p in run.dev],
         "examples": len(examples),
         "examples_per_corpus": dict(sorted(Counter(e.corpus for e in examples).items())),
-        "labels_seen": dict(sorted(Counter(e.label for e in examples).items())),
+        "labels_seen": dict(sorted(counts.items())),
         "dev_examples": len(dev),
         **config.summary(),
         "max_seq_length": max_seq_length,
         "negative_ratio": negative_ratio,
         "trainable_layers": trainable_layers,
         "label_weights": (
-            {label: round(float(w), 3) for label, w in zip(LABELS, weights) if w != 1}
-            if weigh_rare_labels
-            else None
+            None
+            if weights is None
+            else {label: round(float(w), 3) for label, w in zip(LABELS, weights) if w != 1}
         ),
         **fitted.summary(),
         "best_dev_score": fitted.best_score,

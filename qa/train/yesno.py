@@ -11,8 +11,9 @@ the pairs so the head does not learn to say "yes" always (which scores a macro-F
 With ``joined`` the pairs of one question are joined into windows the way the classifier reads
 them with ``joined=True`` (:func:`joined_pairs`), so each example carries the evidence its label
 was given for; the model's config records it, and the classifier reads it from there. With
-``swapped_share`` some "yes" questions are asked again about the wrong entity, labelled "no" (:func:`swapped_pairs`), so that a "yes" needs the question's own entity
-in the evidence, not only its topic.
+``swapped_share`` some "yes" questions are asked again about the wrong entity, labelled "no"
+(:func:`swapped_pairs`), so that a "yes" needs the question's own entity in the evidence, not
+only its topic.
 
 The best epoch by dev macro-F1 (held-out questions over their gold snippets, 9B for the
 shipped model) is kept.
