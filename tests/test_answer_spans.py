@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from qa.read.clean import answer_key, balanced, fold_enumerations, within_sentences
+from qa.read.clean import (
+    answer_key,
+    balanced,
+    fold_enumerations,
+    within_sentences,
+    without_echoes,
+)
 from qa.read.reader import Span, aggregate
 from qa.types import Answer, Passage
 
@@ -157,3 +163,25 @@ def test_a_leading_article_or_a_kind_word_makes_no_second_answer_and_no_synonym(
     spans = [span_of("MECP2", 5.0), span_of("MECP2 gene", 4.0)]
     [answer] = aggregate(spans, [PASSAGE], top_k=5)
     assert answer.text == "MECP2" and answer.synonyms == ()
+
+
+def _answer(text: str, synonyms: tuple[str, ...] = ()) -> Answer:
+    start = TEXT.index(text)
+    return Answer(text, 1.0, PASSAGE, start, start + len(text), synonyms=synonyms)
+
+
+def test_an_answer_naming_the_questions_subject_goes_and_the_others_stay():
+    answers = [_answer("Rett syndrome"), _answer("MECP2"), _answer("X chromosome")]
+    kept = without_echoes("Which gene is mutated in Rett syndrome?", answers)
+    assert [a.text for a in kept] == ["MECP2", "X chromosome"]
+    # Whole words only ("MeCP2" is no phrase of "MeCP2E1"), and every name must echo.
+    asked = "Which cells express the MeCP2E1 isoform?"
+    assert [a.text for a in without_echoes(asked, [_answer("MeCP2")])] == ["MeCP2"]
+    long_form = _answer("MECP2", synonyms=("methyl-CpG binding protein 2",))
+    assert without_echoes("What is MECP2?", [long_form]) == [long_form]
+    assert without_echoes("What does MECP2 stand for?", [_answer("MECP2")]) == []
+
+
+def test_a_choice_question_keeps_the_answers_it_names():
+    answers = [_answer("MECP2"), _answer("CDKL5")]
+    assert without_echoes("Is Rett syndrome caused by MECP2 or CDKL5?", answers) == answers

@@ -145,17 +145,23 @@ def read_spans(
     cfg: ReaderConfig,
     ranked: bool,
 ) -> Reading:
-    """Factoid: the best ``factoid_answers`` spans; list: the items ``select_list`` keeps; with
-    the passages' answerability either way. Candidates of the type the question expects are
-    preferred first (``answer_type_weight``)."""
-    from qa.read.clean import fold_enumerations
+    """Factoid: the best ``factoid_answers`` spans that do not echo the question; list: the
+    items ``select_list`` keeps; with the passages' answerability either way. Candidates of the
+    type the question expects are preferred first (``answer_type_weight``).
+
+    Lists keep their echoes: on 9B, dropping them cost 0.002 list F1 (an echo at the top also
+    sets the bar of ``list_delta``), while factoids gained 0.0005 MRR
+    (``benchmarks/question_echoes.py``)."""
+    from qa.read.clean import fold_enumerations, without_echoes
     from qa.read.reader import Reading, select_list
 
     if qtype == "factoid":
         prior = cfg.rank_prior if ranked else 0.0
-        # More candidates than slots: an enumeration folded into a better answer frees one.
+        # More candidates than slots: an enumeration folded into a better answer, or an echo of
+        # the question, frees one.
         pool = models.reader.reading(question, passages, 4 * cfg.factoid_answers, rank_prior=prior)
-        answers = fold_enumerations(expected_first(question, pool.answers, models, cfg))
+        answers = without_echoes(question, pool.answers)
+        answers = fold_enumerations(expected_first(question, answers, models, cfg))
         return Reading(answers[: cfg.factoid_answers], pool.answerability)
     candidates = models.reader.reading(question, passages, top_k=max(20, cfg.list_max_items))
     answers = expected_first(question, candidates.answers, models, cfg)

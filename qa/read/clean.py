@@ -16,7 +16,10 @@ CDKL5"; left alone they take the answer slots other candidates should have. Here
   (:func:`synonym_keys`), so the answer lists the other as its synonym;
 * a factoid answer that enumerates ("MECP2 or CDKL5") an item already answered with a better
   score is folded into that answer (:func:`fold_enumerations`); a list question keeps its
-  enumerations, which it cuts into items.
+  enumerations, which it cuts into items;
+* a factoid answer all of whose names are a phrase of the question ("Rett syndrome" for
+  "Which gene is mutated in Rett syndrome?") names the question's subject, not its answer, and
+  goes (:func:`without_echoes`), unless the question offers a choice ("A or B?").
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ _KIND_SUFFIX = re.compile(
 )
 # "methyl-CpG binding protein 2 (MeCP2)": a short word in brackets at the end, an abbreviation.
 _ABBREVIATION = re.compile(r"^(?P<long>.+?)\s*\((?P<short>[^()\s]{2,12})\)$")
+# "Are enhancers or promoters evolving faster?": the answer is one of the question's phrases.
+_CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+")  # "the MECP2 gene" is "MECP2"
 # "IL-6", "IL 6" and "IL6" are one name; so are "TNF-α" and "TNF-alpha".
 _BEFORE_NUMBER = re.compile(r"(?<=[a-z])[\s-]+(?=\d)")
@@ -135,6 +140,30 @@ def answer_key(text: str) -> str:
     key = _BEFORE_GREEK.sub("", _BEFORE_NUMBER.sub("", key))
     stripped = _KIND_SUFFIX.sub("", key)
     return stripped if len(stripped) >= 2 else key
+
+
+def _words(text: str) -> str:
+    """``text`` as the words its key is made of, space-delimited at both ends, so that a
+    phrase is found in it only as whole words."""
+    text = normalise_answer(text)
+    for letter, name in _GREEK.items():
+        text = text.replace(letter, name)
+    text = _BEFORE_GREEK.sub("", _BEFORE_NUMBER.sub("", text))
+    return " " + " ".join(re.findall(r"\w+", text)) + " "
+
+
+def without_echoes(question: str, answers: Sequence[Answer]) -> list[Answer]:
+    """``answers`` less those whose text and synonyms are all phrases of ``question`` (see the
+    module's docstring); all of them when the question offers a choice."""
+    if _CHOICE.search(question):
+        return list(answers)
+    asked = _words(question)
+
+    def echoes(answer: Answer) -> bool:
+        keys = [k for k in map(answer_key, (answer.text, *answer.synonyms)) if k]
+        return bool(keys) and all(_words(k) in asked for k in keys)
+
+    return [a for a in answers if not echoes(a)]
 
 
 def synonym_keys(passages: Sequence[Passage]) -> dict[str, str]:
