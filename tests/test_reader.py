@@ -172,7 +172,9 @@ def test_a_few_training_steps_on_a_tiny_model_lower_the_loss(tmp_path, tiny_qa_m
     run = tiny_run([gold], [], out, tiny_qa_model, "qa train reader …", epochs=30, batch_size=8)
     result = train_reader(run)
     assert result["last_loss"] < result["first_loss"] * 0.6
-    assert (out / "README.md").read_text(encoding="utf-8").count("qa train reader") == 1
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert card.count("qa train reader") == 1
+    assert "No dev files: the last epoch is kept." in card and "## Dev" not in card
     reader = Reader(str(out), device="cpu")
     assert reader.read(
         "Which gene causes disease 3?", [Passage("x", questions[3]["snippets"][0]["text"])]

@@ -263,11 +263,24 @@ def span_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.T
 
 def model_card(result: dict, command: str) -> str:
     """The model card: base, data, the exact command, and the dev figures per epoch."""
-    rows = "\n".join(
-        f"| {h['epoch']} | {h.get('strict_accuracy', '-')} | {h.get('lenient_accuracy', '-')} | "
-        f"{h.get('mrr', '-')} |"
-        for h in result["history"]
-    )
+    if result["dev_files"]:
+        kept = "Best epoch by dev factoid MRR kept."
+        rows = "\n".join(
+            f"| {h['epoch']} | {h['strict_accuracy']} | {h['lenient_accuracy']} | {h['mrr']} |"
+            for h in result["history"]
+        )
+        dev = f"""## Dev (factoid questions of {", ".join(result["dev_files"])}, their gold snippets, top 5)
+
+| epoch | strict acc. | lenient acc. | MRR |
+|---|---|---|---|
+{rows}
+
+These are this trainer's quick figures (lower-cased exact match against the synonyms); the
+official BioASQ figures come from `qa eval bioasq`.
+"""
+    else:
+        kept = "No dev files: the last epoch is kept."
+        dev = "Official BioASQ figures come from `qa eval bioasq`.\n"
     return f"""# Extractive reader (span head) on {result["base"]} (overlay)
 
 Scores answer spans (start + end logits) for a question over a passage.
@@ -278,15 +291,7 @@ Scores answer spans (start + end logits) for a question over a passage.
   terms of use; see ../shared/data/SOURCES.md.
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss
-  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. Best epoch by dev factoid MRR kept.
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. {kept}
 - **Command**: `{command or "qa train reader"}`
 
-## Dev (factoid questions of {", ".join(result["dev_files"])}, their gold snippets, top 5)
-
-| epoch | strict acc. | lenient acc. | MRR |
-|---|---|---|---|
-{rows}
-
-These are this trainer's quick figures (lower-cased exact match against the synonyms); the
-official BioASQ figures come from `qa eval bioasq`.
-"""
+{dev}"""
