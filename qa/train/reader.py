@@ -269,7 +269,8 @@ def model_card(result: dict, command: str) -> str:
             f"| {h['epoch']} | {h['strict_accuracy']} | {h['lenient_accuracy']} | {h['mrr']} |"
             for h in result["history"]
         )
-        dev = f"""## Dev (factoid questions of {", ".join(result["dev_files"])}, their gold snippets, top 5)
+        files = ", ".join(result["dev_files"])
+        dev = f"""## Dev (factoid questions of {files}, their gold snippets, top 5)
 
 | epoch | strict acc. | lenient acc. | MRR |
 |---|---|---|---|
