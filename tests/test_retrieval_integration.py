@@ -111,8 +111,8 @@ def test_the_shipped_models_answer_a_real_batch_from_the_index(batch_index) -> N
     assert m["n_questions"] == {"total": 60, "factoid": 21, "list": 12, "yesno": 13, "summary": 14}
     # The shipped heads' exact figures on these 60 (a random span would score near zero). These
     # 13 yes/no questions are few: over all 123 of 10B, retrieved, macro-F1 is 0.756.
-    assert m["factoid"] == {"strict_accuracy": 0.1905, "lenient_accuracy": 0.3333, "mrr": 0.2619}
-    assert m["list"] == {"mean_precision": 0.3778, "mean_recall": 0.5264, "mean_f1": 0.4154}
+    assert m["factoid"] == {"strict_accuracy": 0.2381, "lenient_accuracy": 0.381, "mrr": 0.2976}
+    assert m["list"] == {"mean_precision": 0.3604, "mean_recall": 0.6847, "mean_f1": 0.46}
     assert m["yesno"] == {"accuracy": 0.6154, "macro_f1": 0.5113}
     # The index's passages are encoded in bfloat16 where the CPU has bf16 instructions
     # ([runtime] index_bf16 = "auto"), in float32 elsewhere: the two orders differ in a tie or
