@@ -134,22 +134,23 @@ def answer_key(text: str) -> str:
     found = _ABBREVIATION.match(text)
     if found:  # the abbreviation is what other spans name it by
         text = found["short"]
-    key = _ARTICLE.sub("", normalise_answer(text))
-    for letter, name in _GREEK.items():
-        key = key.replace(letter, name)
-    key = _BEFORE_GREEK.sub("", _BEFORE_NUMBER.sub("", key))
+    key = _one_spelling(_ARTICLE.sub("", normalise_answer(text)))
     stripped = _KIND_SUFFIX.sub("", key)
     return stripped if len(stripped) >= 2 else key
+
+
+def _one_spelling(text: str) -> str:
+    """Normalised ``text`` with Greek letters spelled out and no break before a number or a
+    Greek letter's name ("IL-6" as "il6", "TNF-α" as "tnfalpha")."""
+    for letter, name in _GREEK.items():
+        text = text.replace(letter, name)
+    return _BEFORE_GREEK.sub("", _BEFORE_NUMBER.sub("", text))
 
 
 def _words(text: str) -> str:
     """``text`` as the words its key is made of, space-delimited at both ends, so that a
     phrase is found in it only as whole words."""
-    text = normalise_answer(text)
-    for letter, name in _GREEK.items():
-        text = text.replace(letter, name)
-    text = _BEFORE_GREEK.sub("", _BEFORE_NUMBER.sub("", text))
-    return " " + " ".join(re.findall(r"\w+", text)) + " "
+    return " " + " ".join(re.findall(r"\w+", _one_spelling(normalise_answer(text)))) + " "
 
 
 def without_echoes(question: str, answers: Sequence[Answer]) -> list[Answer]:
