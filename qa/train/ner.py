@@ -43,7 +43,13 @@ from qa.corpus.ner import (
 from qa.errors import CorpusFormatError
 from qa.evaluate.ner import evaluate_sources
 from qa.modelhub.load import load_model, require_fast_tokenizer
-from qa.train.common import base_model_line, fit_rows, save_trained, word_embeddings
+from qa.train.common import (
+    base_model_line,
+    fit_rows,
+    save_trained,
+    stop_note,
+    word_embeddings,
+)
 from qa.train.fit import seed_everything
 from qa.train.settings import TrainingConfig, TrainingRun
 
@@ -278,7 +284,7 @@ whole-word character spans.
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   windows of {result["max_seq_length"]} tokens ({result["windows"]} windows),
   {result["train_seconds"]} s ({result["seconds_per_step"]} s/step). Loss
-  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.{stop_note(result)}
 - **Command**: `{command or "qa train ner"}`
 
 ## Training data (from ../shared/data/ner; see ../shared/data/SOURCES.md)

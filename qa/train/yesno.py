@@ -44,6 +44,7 @@ from qa.train.common import (
     pad_rows,
     run_files,
     save_trained,
+    stop_note,
     word_embeddings,
 )
 from qa.train.fit import seed_everything
@@ -342,7 +343,7 @@ log-odds (`qa/read/yesno.py`).
   PMIDs held out for evaluation). {_weighting(result)}. BioASQ data is subject to the BioASQ terms of use; see ../shared/data/SOURCES.md.
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss
-  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}. {_epoch_kept(result)}
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.{stop_note(result)} {_epoch_kept(result)}
 - **Command**: `{command or "qa train yesno"}`
 {_dev_table(result)}
 The official BioASQ figures come from `qa eval bioasq`.
