@@ -93,8 +93,9 @@ def fit(
         steps = config.capped(config.epochs * len(batches))  # type: ignore[arg-type]
     device = resolve_device(config.device)
     model.to(device)
-    step = _optimiser(model, config, steps)  # the schedule spans every epoch of config.epochs
-    epochs = config.stop_after_epochs or config.epochs  # even when the run stops before
+    # The learning rate falls over all of config.epochs, even when the run stops earlier.
+    step = _optimiser(model, config, steps)
+    epochs = config.stop_after_epochs or config.epochs
     if epochs < config.epochs:
         steps = min(steps, epochs * len(batches))  # type: ignore[arg-type]
     result = FitResult()
