@@ -12,7 +12,7 @@ from transformers import BertForSequenceClassification, get_linear_schedule_with
 
 from qa.errors import InvalidInput
 from qa.modelhub.load import load_model
-from qa.train.common import BatchesByLength, pad_rows, word_embeddings
+from qa.train.common import BatchesByLength, pad_rows, stop_note, word_embeddings
 from qa.train.fit import fit
 from qa.train.settings import DEFAULT_BASE, TrainingConfig, TrainingRun
 
@@ -98,6 +98,8 @@ def test_stopping_after_an_epoch_keeps_the_whole_schedules_learning_rates(classi
     assert runs["stopped"].steps == 2 and [h["epoch"] for h in runs["stopped"].history] == [1]
     assert runs["stopped"].learning_rates == runs["full"].learning_rates[:2]
     assert runs["stopped"].learning_rates != runs["short"].learning_rates
-    assert TrainingConfig(epochs=3, stop_after_epochs=1).summary()["stop_after_epochs"] == 1
+    summary = TrainingConfig(epochs=3, stop_after_epochs=1).summary()
+    assert "Stopped after epoch 1 of a 3-epoch schedule" in stop_note(summary)  # the cards
+    assert stop_note(TrainingConfig(epochs=3).summary()) == ""
     with pytest.raises(InvalidInput, match="--stop-after-epochs must be between 1 and --epochs"):
         TrainingConfig(epochs=2, stop_after_epochs=3)

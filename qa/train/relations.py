@@ -245,7 +245,8 @@ the pair's first mention marked `<< … >>` and the second `[[ … ]]` (see
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   max length {result["max_seq_length"]}, negatives per positive capped at
   {result["negative_ratio"] or "no cap"}, {weights_line(result)}{result["train_seconds"]} s. Loss
-  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.{stop_note(result)} Epoch {result["best_epoch"]} kept.
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.{stop_note(result)}
+  Epoch {result["best_epoch"]} kept.
 - **Command**: `{command or "qa train relations"}`
 {non_commercial}
 ## Dev micro-F1 (relation types only, `none` excluded)
