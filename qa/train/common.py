@@ -167,3 +167,11 @@ def stop_note(result: dict) -> str:
         f" Stopped after epoch {stop} of a {epochs}-epoch schedule (`--stop-after-epochs`: the"
         f" learning rate fell as it does over all {epochs})."
     )
+
+
+def epoch_kept(result: dict, measure: str) -> str:
+    """The card's words for which epoch's weights were kept: the best by ``measure`` on the
+    dev files, or, with none, the last."""
+    if result["dev_files"]:
+        return f"Best epoch by dev {measure} kept."
+    return "No dev files: the last epoch is kept."

@@ -34,6 +34,7 @@ from qa.read.clean import normalise_answer
 from qa.read.reader import Reader
 from qa.train.common import (
     base_model_line,
+    epoch_kept,
     fit_rows,
     metrics_as_shipped,
     pad_rows,
@@ -265,7 +266,6 @@ def span_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.T
 def model_card(result: dict, command: str) -> str:
     """The model card: base, data, the exact command, and the dev figures per epoch."""
     if result["dev_files"]:
-        kept = "Best epoch by dev factoid MRR kept."
         rows = "\n".join(
             f"| {h['epoch']} | {h['strict_accuracy']} | {h['lenient_accuracy']} | {h['mrr']} |"
             for h in result["history"]
@@ -281,7 +281,6 @@ These are this trainer's quick figures (lower-cased exact match against the syno
 official BioASQ figures come from `qa eval bioasq`.
 """
     else:
-        kept = "No dev files: the last epoch is kept."
         dev = "Official BioASQ figures come from `qa eval bioasq`.\n"
     return f"""# Extractive reader (span head) on {result["base"]} (overlay)
 
@@ -293,7 +292,8 @@ Scores answer spans (start + end logits) for a question over a passage.
   terms of use; see ../shared/data/SOURCES.md.
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss
-  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.{stop_note(result)} {kept}
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.{stop_note(result)}
+  {epoch_kept(result, "factoid MRR")}
 - **Command**: `{command or "qa train reader"}`
 
 {dev}"""

@@ -39,6 +39,7 @@ from qa.modelhub.load import YESNO_JOINED, load_model
 from qa.read.yesno import YesNoClassifier, join_texts
 from qa.train.common import (
     base_model_line,
+    epoch_kept,
     fit_rows,
     metrics_as_shipped,
     pad_rows,
@@ -343,7 +344,8 @@ log-odds (`qa/read/yesno.py`).
   PMIDs held out for evaluation). {_weighting(result)}. BioASQ data is subject to the BioASQ terms of use; see ../shared/data/SOURCES.md.
 - **Training**: {result["steps"]} steps, batch {result["batch_size"]}, lr {result["lr"]},
   max length {result["max_seq_length"]}, {result["train_seconds"]} s. Loss
-  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.{stop_note(result)} {_epoch_kept(result)}
+  {result["first_loss"]:.3f} -> {result["last_loss"]:.3f}.{stop_note(result)}
+  {epoch_kept(result, "macro-F1")}
 - **Command**: `{command or "qa train yesno"}`
 {_dev_table(result)}
 The official BioASQ figures come from `qa eval bioasq`.
@@ -366,12 +368,6 @@ def _reads(result: dict) -> str:
     if result.get("joined"):
         return f"its passages joined in windows (the config's `{YESNO_JOINED} = true`)"
     return "one passage"
-
-
-def _epoch_kept(result: dict) -> str:
-    if result["dev_files"]:
-        return "Best epoch by dev macro-F1 kept."
-    return "No dev files: the last epoch is kept."
 
 
 def _dev_table(result: dict) -> str:
